@@ -1,0 +1,1040 @@
+//! The engine: takes hooks, works through due orders and answers the operator's API.
+//! It owns no I/O: everything goes through the ports, so native tests drive it with fakes
+//! and a virtual clock, and the same code runs in WebAssembly over JavaScript.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ids::{OrderId, SkyhubCode};
+use crate::limiter::RateLimiter;
+use crate::oms::{Hook, OmsOrder};
+use crate::ports::{HttpClient, HttpRequest, HttpResponse, Runtime, Store, Stored};
+use crate::readiness::{decide, Readiness};
+use crate::record::{InvoiceStatus, InvoiceWork, OrderRecord, Stage, State};
+use crate::skyhub::{self, classify_request, outcome, Listed, Outcome, ShipmentKind, SkyhubOrder};
+
+/// Hook bodies above this size are refused with 413.
+pub const HOOK_MAX_BYTES: usize = 64 * 1024;
+/// How long a worker's claim on an order lasts; a crashed worker's orders come back after it.
+pub const LEASE_MS: u64 = 120_000;
+/// Orders taken per tick.
+pub const BATCH: u32 = 100;
+/// Listing pages read per scan, at most (20 orders a page).
+pub const MAX_LISTING_PAGES: u32 = 50;
+
+/// An HTTP answer of the service, before the platform turns it into a `Response`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(status: u16, v: Value) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: v.to_string(),
+        }
+    }
+    pub fn error(status: u16, msg: impl Into<String>) -> Reply {
+        Reply::json(status, json!({ "error": msg.into() }))
+    }
+}
+
+/// A record this worker holds the lease of. In memory `rec.next_at` is the schedule being
+/// decided; the store keeps the lease's end until the release, so that a crash mid-work
+/// brings the order back only after the lease.
+struct Claimed {
+    rec: OrderRecord,
+    version: u64,
+    token: String,
+    lease_until: u64,
+    /// The lease was lost to another worker: stop touching the order.
+    lost: bool,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    pub due: usize,
+    pub claimed: usize,
+}
+
+pub struct Engine<H, S, R> {
+    pub cfg: Config,
+    http: H,
+    store: S,
+    rt: R,
+    limiter: RefCell<RateLimiter>,
+    metrics: RefCell<BTreeMap<String, u64>>,
+}
+
+impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
+    pub fn new(cfg: Config, http: H, store: S, rt: R) -> Self {
+        let limiter = RateLimiter::new(&cfg.rate_limits, cfg.rate_limit_margin_ms);
+        Engine {
+            cfg,
+            http,
+            store,
+            rt,
+            limiter: RefCell::new(limiter),
+            metrics: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn count(&self, series: String) {
+        *self.metrics.borrow_mut().entry(series).or_default() += 1;
+    }
+
+    fn log(&self, level: &str, msg: &str, rec: Option<&OrderRecord>, extra: Value) {
+        let mut line =
+            json!({ "ts": crate::record::iso8601(self.rt.now()), "level": level, "msg": msg });
+        if let Some(r) = rec {
+            line["orderId"] = json!(r.order_id.as_str());
+            if let Some(c) = &r.skyhub_code {
+                line["skyhubCode"] = json!(c.as_str());
+            }
+            line["state"] = json!(r.state.as_str());
+        }
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                line[k] = v;
+            }
+        }
+        self.rt.log(level, &line.to_string());
+    }
+
+    // ---------------------------------------------------------------- hooks
+
+    /// `POST /hooks/oms`. 200 once the notification is durably recorded.
+    pub async fn hook(&self, secret_header: Option<&str>, body: &str) -> Reply {
+        let reply = self.hook_inner(secret_header, body).await;
+        let outcome = match reply.status {
+            200 if body.contains("hookConfig") => "ping",
+            200 => "recorded",
+            401 => "unauthorized",
+            413 => "too_large",
+            503 => "store_error",
+            _ => "bad_request",
+        };
+        self.count(format!("b2w_coleta_hooks_total{{outcome=\"{outcome}\"}}"));
+        reply
+    }
+
+    async fn hook_inner(&self, secret_header: Option<&str>, body: &str) -> Reply {
+        if body.len() > HOOK_MAX_BYTES {
+            return Reply::error(413, format!("body over {HOOK_MAX_BYTES} bytes"));
+        }
+        let parsed = Hook::parse(body);
+        if matches!(parsed, Ok(Hook::Ping)) {
+            return Reply::json(200, json!({ "ok": true }));
+        }
+        if let Some(secret) = &self.cfg.hook_secret {
+            if !secret_header.is_some_and(|h| secret.matches(h)) {
+                return Reply::error(401, "missing or wrong X-Hook-Secret");
+            }
+        }
+        let order_id = match parsed {
+            Ok(Hook::Notification { order_id, .. }) => order_id,
+            Ok(Hook::Ping) => unreachable!("answered above"),
+            Err(e) => return Reply::error(400, e.to_string()),
+        };
+        match self.record_hook(&order_id).await {
+            Ok(state) => Reply::json(
+                200,
+                json!({ "ok": true, "orderId": order_id.as_str(), "state": state.as_str() }),
+            ),
+            Err(e) => {
+                self.log(
+                    "error",
+                    "hook not recorded: store failed",
+                    None,
+                    json!({ "orderId": order_id.as_str(), "error": e.to_string() }),
+                );
+                Reply::error(
+                    503,
+                    "the order could not be recorded; VTEX will send the hook again",
+                )
+            }
+        }
+    }
+
+    /// Creates the order's record, or marks it to be read again from OMS.
+    async fn record_hook(&self, order_id: &OrderId) -> Result<State> {
+        for _ in 0..20 {
+            let now = self.rt.now();
+            let Some(Stored {
+                mut record,
+                version,
+            }) = self.store.get(order_id.as_str()).await?
+            else {
+                let rec = OrderRecord::new(order_id.clone(), now);
+                if self.store.insert(&rec).await? {
+                    self.log("info", "hook received: new order", Some(&rec), json!({}));
+                    return Ok(rec.state);
+                }
+                continue; // created meanwhile by a concurrent hook
+            };
+            let reopens = record.state == State::WaitingInvoice
+                || (record.state == State::Failed && record.failed_stage == Some(Stage::Oms));
+            if !reopens {
+                return Ok(record.state);
+            }
+            let due_now = record.next_at.is_some_and(|t| t <= now);
+            if record.refresh && (due_now || record.lease.is_some()) {
+                return Ok(record.state); // already marked: a duplicate hook changes nothing
+            }
+            record.refresh = true;
+            if record.lease.is_none() {
+                record.next_at = Some(now);
+            }
+            if record.state == State::Failed {
+                record.transition(
+                    now,
+                    State::WaitingInvoice,
+                    "hook received: reading the order again",
+                );
+            } else {
+                record.note(now, "hook received");
+            }
+            if self.store.update(&record, version).await? {
+                return Ok(record.state);
+            }
+        }
+        Err(Error::Store(format!(
+            "order {order_id}: too many concurrent updates"
+        )))
+    }
+
+    // ---------------------------------------------------------------- work
+
+    /// Works through the orders that are due. The host calls it on a timer, one at a time.
+    pub async fn tick(&self) -> Result<TickReport> {
+        let now = self.rt.now();
+        let due = self.store.due(now, BATCH).await?;
+        let mut report = TickReport {
+            due: due.len(),
+            claimed: 0,
+        };
+        let mut collection = Vec::new();
+        for stored in due {
+            let Some(mut c) = self.claim(stored).await? else {
+                continue;
+            };
+            report.claimed += 1;
+            self.advance(&mut c).await?;
+            if c.rec.state == State::CollectionPending
+                && c.rec.next_at.is_some_and(|t| t <= self.rt.now())
+                && !c.lost
+            {
+                collection.push(c);
+            } else {
+                self.release(&mut c).await?;
+            }
+        }
+        if !collection.is_empty() {
+            self.collect(&mut collection).await?;
+            for c in &mut collection {
+                self.release(c).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn claim(&self, stored: Stored) -> Result<Option<Claimed>> {
+        let now = self.rt.now();
+        let token = format!("{:016x}", (self.rt.random() * u64::MAX as f64) as u64);
+        let mut c = Claimed {
+            rec: stored.record,
+            version: stored.version,
+            token,
+            lease_until: now + LEASE_MS,
+            lost: false,
+        };
+        if self.store.update(&self.leased(&c), c.version).await? {
+            c.version += 1;
+            Ok(Some(c))
+        } else {
+            Ok(None) // another worker, or a hook, got there first; it comes back next tick
+        }
+    }
+
+    /// The record as stored while the lease holds.
+    fn leased(&self, c: &Claimed) -> OrderRecord {
+        let mut r = c.rec.clone();
+        r.lease = Some(c.token.clone());
+        r.next_at = Some(c.lease_until);
+        r
+    }
+
+    /// Writes the claimed record, still leased. A concurrent hook's mark to read OMS again is kept.
+    async fn commit(&self, c: &mut Claimed) -> Result<()> {
+        self.write(c, true).await
+    }
+
+    async fn write(&self, c: &mut Claimed, keep_lease: bool) -> Result<()> {
+        if c.lost {
+            return Ok(());
+        }
+        for _ in 0..20 {
+            c.rec.updated_at = self.rt.now();
+            let row = if keep_lease {
+                self.leased(c)
+            } else {
+                c.rec.clone()
+            };
+            if self.store.update(&row, c.version).await? {
+                c.version += 1;
+                return Ok(());
+            }
+            let Some(current) = self.store.get(c.rec.order_id.as_str()).await? else {
+                c.lost = true;
+                return Ok(());
+            };
+            if current.record.lease.as_deref() != Some(c.token.as_str()) {
+                self.log(
+                    "warn",
+                    "lease lost: another worker took the order",
+                    Some(&c.rec),
+                    json!({}),
+                );
+                c.lost = true;
+                return Ok(());
+            }
+            c.rec.refresh |= current.record.refresh;
+            c.version = current.version;
+        }
+        Err(Error::Store(format!(
+            "order {}: too many concurrent updates",
+            c.rec.order_id
+        )))
+    }
+
+    /// Writes the decided schedule and gives the lease up.
+    async fn release(&self, c: &mut Claimed) -> Result<()> {
+        c.rec.lease = None;
+        self.write(c, false).await?;
+        if c.rec.refresh && c.rec.state == State::WaitingInvoice && !c.lost {
+            // a hook came in while the order was read: read it again
+            c.rec.next_at = Some(self.rt.now());
+            self.write(c, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn advance(&self, c: &mut Claimed) -> Result<()> {
+        let needs_read = matches!(c.rec.state, State::WaitingInvoice)
+            || (c.rec.refresh && c.rec.state == State::InvoicePending);
+        if needs_read {
+            c.rec.refresh = false;
+            self.read_oms(c).await?;
+        } else {
+            c.rec.refresh = false;
+        }
+        if c.rec.state == State::InvoicePending && !c.lost {
+            self.send_invoices(c).await?;
+        }
+        Ok(())
+    }
+
+    fn retry(&self, c: &mut Claimed, msg: String) {
+        let now = self.rt.now();
+        let min = if msg.contains("(429)") { 1_000 } else { 0 };
+        c.rec.retry_later(now, msg.clone(), self.rt.random(), min);
+        self.count("b2w_coleta_retries_total".into());
+        self.log(
+            "warn",
+            "retryable failure",
+            Some(&c.rec),
+            json!({ "error": msg, "attempts": c.rec.attempts }),
+        );
+    }
+
+    fn fail(&self, c: &mut Claimed, stage: Stage, msg: String) {
+        c.rec.fail(self.rt.now(), stage, msg.clone());
+        self.log(
+            "error",
+            "order failed",
+            Some(&c.rec),
+            json!({ "error": msg }),
+        );
+    }
+
+    fn transition(&self, c: &mut Claimed, state: State, note: String) {
+        c.rec.transition(self.rt.now(), state, note.clone());
+        self.log("info", &note, Some(&c.rec), json!({}));
+    }
+
+    async fn read_oms(&self, c: &mut Claimed) -> Result<()> {
+        let id = c.rec.order_id.clone();
+        let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
+        if let (Some(k), Some(t)) = (&self.cfg.vtex_app_key, &self.cfg.vtex_app_token) {
+            headers.push(("X-VTEX-API-AppKey".into(), k.expose().to_string()));
+            headers.push(("X-VTEX-API-AppToken".into(), t.expose().to_string()));
+        }
+        let req = HttpRequest {
+            method: "GET",
+            url: format!(
+                "{}{}",
+                self.cfg.vtex_base_url,
+                skyhub::oms_order_path(id.as_str())
+            ),
+            headers,
+            body: None,
+        };
+        let resp = self.http.send(&req, self.cfg.http_timeout_ms).await;
+        let resp = match resp {
+            Ok(r) => {
+                self.count(format!(
+                    "b2w_coleta_oms_requests_total{{status=\"{}\"}}",
+                    r.status
+                ));
+                r
+            }
+            Err(e) => {
+                self.count("b2w_coleta_oms_requests_total{status=\"network_error\"}".into());
+                self.retry(c, format!("reading order {id} from OMS: {e}"));
+                return Ok(());
+            }
+        };
+        let order = match resp.status {
+            200..=299 => match OmsOrder::parse(&resp.body) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.retry(c, format!("reading order {id} from OMS: {e}"));
+                    return Ok(());
+                }
+            },
+            429 | 500..=599 => {
+                self.retry(
+                    c,
+                    format!("reading order {id} from OMS: OMS answered {}", resp.status),
+                );
+                return Ok(());
+            }
+            404 => {
+                self.fail(
+                    c,
+                    Stage::Oms,
+                    format!("OMS has no order {id} (404); a later hook or a retry reads it again"),
+                );
+                return Ok(());
+            }
+            401 | 403 => {
+                self.fail(
+                    c,
+                    Stage::Oms,
+                    format!("OMS refused to show order {id} ({}): check VTEX_APP_KEY and VTEX_APP_TOKEN", resp.status),
+                );
+                return Ok(());
+            }
+            s => {
+                self.fail(
+                    c,
+                    Stage::Oms,
+                    format!(
+                        "OMS answered {s} for order {id}: {}",
+                        skyhub::error_message(&resp.body)
+                    ),
+                );
+                return Ok(());
+            }
+        };
+        let already_sent = c
+            .rec
+            .invoices
+            .iter()
+            .filter(|i| i.status == InvoiceStatus::Sent)
+            .count();
+        match decide(&order, &self.cfg.b2w_affiliates) {
+            Readiness::NotB2w => {
+                let aff = order.affiliate_id.as_deref().unwrap_or("none");
+                self.transition(
+                    c,
+                    State::Ignored,
+                    format!("affiliateId {aff} is not in B2W_AFFILIATE_IDS: not a B2W order"),
+                );
+            }
+            Readiness::Canceled => {
+                let note = if already_sent > 0 {
+                    format!("canceled in OMS after {already_sent} invoice(s) reached SkyHub: no pickup is requested")
+                } else {
+                    "canceled in OMS: nothing is sent to SkyHub".to_string()
+                };
+                self.transition(c, State::Canceled, note);
+            }
+            Readiness::CancellationRequested => {
+                c.rec.next_at = None;
+                self.transition(
+                    c,
+                    State::WaitingInvoice,
+                    "cancellation requested in OMS: waiting for OMS to decide".into(),
+                );
+            }
+            Readiness::Waiting { invoiced, ordered } => {
+                c.rec.next_at = None;
+                self.transition(
+                    c,
+                    State::WaitingInvoice,
+                    format!("{invoiced} of {ordered} units invoiced: waiting for the rest"),
+                );
+            }
+            Readiness::Invalid(reason) => self.fail(c, Stage::Oms, format!("order {id}: {reason}")),
+            Readiness::Ready { code, invoices } => {
+                c.rec.skyhub_code = Some(code);
+                for inv in invoices {
+                    if !c.rec.invoices.iter().any(|w| w.key == inv.key) {
+                        c.rec.invoices.push(InvoiceWork {
+                            key: inv.key,
+                            issue_date: inv.issue_date,
+                            xml: inv.xml,
+                            volumes: inv.volumes,
+                            status: InvoiceStatus::Pending,
+                        });
+                    }
+                }
+                c.rec.last_error = None;
+                let n = c.rec.invoices.len();
+                c.rec.next_at = Some(self.rt.now());
+                self.transition(
+                    c,
+                    State::InvoicePending,
+                    format!("every item invoiced: {n} NF-e key(s) for SkyHub"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a SkyHub request within the class's rate limit.
+    async fn skyhub(&self, req: &HttpRequest) -> Result<HttpResponse> {
+        let class = classify_request(req);
+        loop {
+            let now = self.rt.now();
+            let wait = self.limiter.borrow_mut().delay(class, now);
+            if wait == 0 {
+                self.limiter.borrow_mut().record(class, now);
+                break;
+            }
+            self.rt.sleep(wait).await;
+        }
+        let r = self.http.send(req, self.cfg.http_timeout_ms).await;
+        let status = match &r {
+            Ok(resp) => resp.status.to_string(),
+            Err(_) => "network_error".into(),
+        };
+        self.count(format!(
+            "b2w_coleta_skyhub_requests_total{{class=\"{}\",status=\"{status}\"}}",
+            class.name()
+        ));
+        if let Ok(resp) = &r {
+            if resp.status == 429 {
+                // SkyHub says the window is spent: let the class rest for a whole window.
+                self.limiter.borrow_mut().penalize(class, self.rt.now());
+            }
+        }
+        r
+    }
+
+    async fn send_invoices(&self, c: &mut Claimed) -> Result<()> {
+        let Some(code) = c.rec.skyhub_code.clone() else {
+            self.fail(
+                c,
+                Stage::Oms,
+                "no SkyHub code recorded for the order".into(),
+            );
+            return Ok(());
+        };
+        let in_doubt = c
+            .rec
+            .invoices
+            .iter()
+            .any(|i| i.status == InvoiceStatus::Sending);
+        if c.rec.delivery.is_none() || in_doubt {
+            // One read gives the delivery kind and, after a crash, which keys SkyHub already has.
+            let resp = match self.skyhub(&self.cfg.skyhub.get_order(&code)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.retry(c, format!("reading SkyHub order {code}: {e}"));
+                    return Ok(());
+                }
+            };
+            match outcome(&format!("reading SkyHub order {code}"), &resp) {
+                Outcome::Ok => {}
+                Outcome::Retry(m) => {
+                    self.retry(c, m);
+                    return Ok(());
+                }
+                Outcome::Fatal(m) => {
+                    self.fail(c, Stage::Invoice, m);
+                    return Ok(());
+                }
+            }
+            let sky = match SkyhubOrder::parse(&resp.body) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.retry(c, format!("reading SkyHub order {code}: {e}"));
+                    return Ok(());
+                }
+            };
+            let kind = sky.kind();
+            if c.rec.delivery != Some(kind) {
+                c.rec.delivery = Some(kind);
+                c.rec
+                    .note(self.rt.now(), format!("SkyHub delivery: {}", kind.as_str()));
+            }
+            let now = self.rt.now();
+            for inv in c
+                .rec
+                .invoices
+                .iter_mut()
+                .filter(|i| i.status == InvoiceStatus::Sending)
+            {
+                inv.status = if sky.has_invoice(inv.key.as_str()) {
+                    InvoiceStatus::Sent
+                } else {
+                    InvoiceStatus::Pending
+                };
+            }
+            if in_doubt {
+                c.rec.note(
+                    now,
+                    "checked SkyHub for invoices that may have been sent before a restart",
+                );
+            }
+            self.commit(c).await?;
+        }
+        let kind = c.rec.delivery.unwrap_or(ShipmentKind::Own);
+        for i in 0..c.rec.invoices.len() {
+            if c.rec.invoices[i].status == InvoiceStatus::Sent || c.lost {
+                continue;
+            }
+            c.rec.invoices[i].status = InvoiceStatus::Sending;
+            self.commit(c).await?;
+            if c.lost {
+                return Ok(());
+            }
+            let key = c.rec.invoices[i].key.clone();
+            let req = self.cfg.skyhub.invoice(&code, &c.rec.invoices[i], kind);
+            let what = format!("sending NF-e {key} of {code}");
+            match self.skyhub(&req).await {
+                Err(e) => {
+                    // It may have arrived: the key stays "sending" and is checked before resending.
+                    self.retry(c, format!("{what}: {e}"));
+                    return Ok(());
+                }
+                Ok(resp) => match outcome(&what, &resp) {
+                    Outcome::Ok => {
+                        c.rec.invoices[i].status = InvoiceStatus::Sent;
+                        c.rec.note(
+                            self.rt.now(),
+                            format!("NF-e {key} sent to SkyHub ({})", resp.status),
+                        );
+                        self.log(
+                            "info",
+                            "invoice sent",
+                            Some(&c.rec),
+                            json!({ "key": key.as_str() }),
+                        );
+                        self.commit(c).await?;
+                    }
+                    Outcome::Retry(m) => {
+                        if resp.status == 429 {
+                            c.rec.invoices[i].status = InvoiceStatus::Pending; // refused, not processed
+                        }
+                        self.retry(c, m);
+                        return Ok(());
+                    }
+                    Outcome::Fatal(m) => {
+                        c.rec.invoices[i].status = InvoiceStatus::Pending;
+                        self.fail(c, Stage::Invoice, m);
+                        return Ok(());
+                    }
+                },
+            }
+        }
+        if c.lost {
+            return Ok(());
+        }
+        let now = self.rt.now();
+        c.rec.attempts = 0;
+        c.rec.last_error = None;
+        if kind == ShipmentKind::Direct {
+            c.rec.collection_since = Some(now);
+            c.rec.next_at = Some(now);
+            self.transition(
+                c,
+                State::CollectionPending,
+                "invoiced at SkyHub (Direct): pickup to be requested".into(),
+            );
+        } else {
+            self.transition(
+                c,
+                State::Invoiced,
+                format!("invoiced at SkyHub ({}): nothing more to do", kind.as_str()),
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads every page of a listing (until an empty page, a repeated page or the cap).
+    async fn scan(
+        &self,
+        what: &str,
+        page: impl Fn(u32) -> HttpRequest,
+    ) -> std::result::Result<Vec<Listed>, String> {
+        let mut all: Vec<Listed> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for offset in 1..=MAX_LISTING_PAGES {
+            let resp = self
+                .skyhub(&page(offset))
+                .await
+                .map_err(|e| format!("{what}: {e}"))?;
+            match outcome(what, &resp) {
+                Outcome::Ok => {}
+                Outcome::Retry(m) | Outcome::Fatal(m) => return Err(m),
+            }
+            let orders = skyhub::parse_listing(&resp.body).map_err(|e| format!("{what}: {e}"))?;
+            let fresh: Vec<Listed> = orders
+                .into_iter()
+                .filter(|o| seen.insert(o.code.clone()))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            all.extend(fresh);
+        }
+        Ok(all)
+    }
+
+    /// The Direct pickup for a batch of `collection_pending` orders: one scan of each listing
+    /// serves them all; grouping and confirming go out in batches.
+    async fn collect(&self, batch: &mut [Claimed]) -> Result<()> {
+        let listed_in = |list: &[Listed], c: &Claimed| -> Option<String> {
+            let code = c.rec.skyhub_code.as_ref()?;
+            let remote = code.remote();
+            list.iter()
+                .find(|l| l.code == remote.as_str() || l.code == code.as_str())
+                .map(|l| l.code.clone())
+        };
+        let mut open: Vec<usize> = (0..batch.len()).filter(|&i| !batch[i].lost).collect();
+
+        // 1. Group the orders SkyHub offers for grouping into PLPs.
+        let to_group = match self
+            .scan("listing orders to group", |o| self.cfg.skyhub.to_group(o))
+            .await
+        {
+            Ok(l) => l,
+            Err(m) => {
+                for &i in &open {
+                    self.retry(&mut batch[i], m.clone());
+                }
+                return Ok(());
+            }
+        };
+        let groupable: Vec<(usize, String)> = open
+            .iter()
+            .filter_map(|&i| listed_in(&to_group, &batch[i]).map(|code| (i, code)))
+            .collect();
+        for chunk in groupable.chunks(skyhub::PLP_MAX_ORDERS) {
+            let codes: Vec<_> = chunk
+                .iter()
+                .map(|(_, c)| crate::ids::RemoteCode(c.clone()))
+                .collect();
+            let what = format!("grouping {} order(s) into a PLP", codes.len());
+            let res = self.skyhub(&self.cfg.skyhub.group(&codes)).await;
+            let out = match &res {
+                Ok(resp) => outcome(&what, resp),
+                Err(e) => Outcome::Retry(format!("{what}: {e}")),
+            };
+            for &(i, _) in chunk {
+                match &out {
+                    Outcome::Ok => {
+                        let plp = res
+                            .as_ref()
+                            .ok()
+                            .and_then(|r| skyhub::parse_plp_id(&r.body));
+                        let note = match &plp {
+                            Some(id) => format!("grouped into PLP {id}"),
+                            None => "grouped into a PLP".to_string(),
+                        };
+                        batch[i].rec.plp_id = plp;
+                        batch[i].rec.note(self.rt.now(), note);
+                        self.commit(&mut batch[i]).await?;
+                    }
+                    Outcome::Retry(m) => self.retry(&mut batch[i], m.clone()),
+                    Outcome::Fatal(m) => self.fail(&mut batch[i], Stage::Collection, m.clone()),
+                }
+            }
+        }
+        open.retain(|&i| {
+            batch[i].rec.state == State::CollectionPending
+                && batch[i].rec.next_at.is_some_and(|t| t <= self.rt.now())
+                && !batch[i].lost
+        });
+        if open.is_empty() {
+            return Ok(());
+        }
+
+        // 2. Confirm the pickup of the orders SkyHub lists as ready to collect.
+        let ready = match self
+            .scan("listing collectables", |o| {
+                self.cfg.skyhub.collectables(false, o)
+            })
+            .await
+        {
+            Ok(l) => l,
+            Err(m) => {
+                for &i in &open {
+                    self.retry(&mut batch[i], m.clone());
+                }
+                return Ok(());
+            }
+        };
+        let confirmable: Vec<(usize, String)> = open
+            .iter()
+            .filter_map(|&i| listed_in(&ready, &batch[i]).map(|code| (i, code)))
+            .collect();
+        for chunk in confirmable.chunks(skyhub::CONFIRM_MAX_ORDERS) {
+            for &(i, _) in chunk {
+                batch[i].rec.confirming = true;
+                self.commit(&mut batch[i]).await?;
+            }
+            let chunk: Vec<(usize, String)> = chunk
+                .iter()
+                .filter(|(i, _)| !batch[*i].lost)
+                .cloned()
+                .collect();
+            if chunk.is_empty() {
+                continue;
+            }
+            let codes: Vec<String> = chunk.iter().map(|(_, c)| c.clone()).collect();
+            let what = format!("requesting the pickup of {} order(s)", codes.len());
+            let res = self
+                .skyhub(&self.cfg.skyhub.confirm_collection(&codes))
+                .await;
+            let (out, refused) = match &res {
+                Ok(resp) => (
+                    outcome(&what, resp),
+                    resp.status == 429 || (400..500).contains(&resp.status),
+                ),
+                Err(e) => (Outcome::Retry(format!("{what}: {e}")), false),
+            };
+            for &(i, _) in &chunk {
+                match &out {
+                    Outcome::Ok => {
+                        batch[i].rec.confirming = false;
+                        batch[i].rec.attempts = 0;
+                        batch[i].rec.last_error = None;
+                        self.transition(
+                            &mut batch[i],
+                            State::CollectionRequested,
+                            "pickup requested at SkyHub (B2W Coleta)".into(),
+                        );
+                    }
+                    Outcome::Retry(m) => {
+                        // A refused request was not processed; anything else may have been.
+                        if refused {
+                            batch[i].rec.confirming = false;
+                        }
+                        self.retry(&mut batch[i], m.clone());
+                    }
+                    Outcome::Fatal(m) => {
+                        batch[i].rec.confirming = false;
+                        self.fail(&mut batch[i], Stage::Collection, m.clone());
+                    }
+                }
+            }
+        }
+        let now = self.rt.now();
+        open.retain(|&i| {
+            batch[i].rec.state == State::CollectionPending
+                && batch[i].rec.next_at.is_some_and(|t| t <= now)
+                && !batch[i].lost
+        });
+
+        // 3. Orders in neither list: after a possible earlier confirm, SkyHub's list of
+        //    requested pickups says whether it went through.
+        let in_doubt: Vec<usize> = open
+            .iter()
+            .copied()
+            .filter(|&i| batch[i].rec.confirming || batch[i].rec.plp_id.is_some())
+            .collect();
+        if !in_doubt.is_empty() {
+            match self
+                .scan("listing requested pickups", |o| {
+                    self.cfg.skyhub.collectables(true, o)
+                })
+                .await
+            {
+                Ok(requested) => {
+                    for &i in &in_doubt {
+                        if listed_in(&requested, &batch[i]).is_some() {
+                            batch[i].rec.confirming = false;
+                            self.transition(
+                                &mut batch[i],
+                                State::CollectionRequested,
+                                "SkyHub lists the pickup as requested".into(),
+                            );
+                        }
+                    }
+                }
+                Err(m) => {
+                    for &i in &in_doubt {
+                        self.retry(&mut batch[i], m.clone());
+                    }
+                }
+            }
+        }
+        let now = self.rt.now();
+        for &i in &open {
+            let c = &mut batch[i];
+            if c.rec.state != State::CollectionPending
+                || c.rec.next_at.is_some_and(|t| t > now)
+                || c.lost
+            {
+                continue;
+            }
+            let since = c.rec.collection_since.unwrap_or(c.rec.created_at);
+            if now.saturating_sub(since) > self.cfg.collection_max_wait_ms {
+                let hours = self.cfg.collection_max_wait_ms / 3_600_000;
+                self.fail(
+                    c,
+                    Stage::Collection,
+                    format!(
+                        "SkyHub did not offer the order for grouping or pickup within {hours} h"
+                    ),
+                );
+            } else {
+                c.rec.next_at = Some(now + self.cfg.collection_poll_ms);
+                let note = if c.rec.plp_id.is_some() {
+                    "grouped: waiting for SkyHub to list the order as collectable"
+                } else {
+                    "waiting for SkyHub to list the order for grouping (its label comes after the invoice is processed)"
+                };
+                c.rec.note(now, note);
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- operator API
+
+    pub async fn order(&self, id: &str) -> Result<Option<OrderRecord>> {
+        Ok(self.store.get(id).await?.map(|s| s.record))
+    }
+
+    pub async fn list(
+        &self,
+        state: Option<State>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<OrderRecord>> {
+        Ok(self
+            .store
+            .list(state, limit, offset)
+            .await?
+            .into_iter()
+            .map(|s| s.record)
+            .collect())
+    }
+
+    /// Puts a failed order back in the queue at the stage it failed.
+    pub async fn retry_order(&self, id: &str) -> Result<std::result::Result<OrderRecord, String>> {
+        for _ in 0..20 {
+            let Some(Stored {
+                mut record,
+                version,
+            }) = self.store.get(id).await?
+            else {
+                return Ok(Err(format!("no order {id}")));
+            };
+            if record.state != State::Failed {
+                return Ok(Err(format!(
+                    "order {id} is {}: only failed orders can be retried",
+                    record.state.as_str()
+                )));
+            }
+            let now = self.rt.now();
+            let (state, refresh) = match record.failed_stage {
+                Some(Stage::Invoice) => (State::InvoicePending, false),
+                Some(Stage::Collection) => (State::CollectionPending, false),
+                Some(Stage::Oms) | None => (State::WaitingInvoice, true),
+            };
+            record.refresh = refresh;
+            record.attempts = 0;
+            record.next_at = Some(now);
+            if state == State::CollectionPending {
+                record.collection_since = Some(now);
+            }
+            record.transition(now, state, "retry requested by the operator");
+            if self.store.update(&record, version).await? {
+                self.log(
+                    "info",
+                    "retry requested by the operator",
+                    Some(&record),
+                    json!({}),
+                );
+                return Ok(Ok(record));
+            }
+        }
+        Err(Error::Store(format!(
+            "order {id}: too many concurrent updates"
+        )))
+    }
+
+    /// Prometheus text format.
+    pub async fn metrics(&self) -> Result<String> {
+        let mut out = String::new();
+        let counts = self.store.counts().await?;
+        out.push_str("# HELP b2w_coleta_orders Orders by state.\n# TYPE b2w_coleta_orders gauge\n");
+        for s in State::ALL {
+            let n = counts
+                .iter()
+                .find(|(k, _)| k == s.as_str())
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            out.push_str(&format!(
+                "b2w_coleta_orders{{state=\"{}\"}} {n}\n",
+                s.as_str()
+            ));
+        }
+        let m = self.metrics.borrow();
+        let mut typed = BTreeSet::new();
+        for (series, n) in m.iter() {
+            let name = series.split('{').next().unwrap_or(series);
+            if typed.insert(name.to_string()) {
+                out.push_str(&format!("# TYPE {name} counter\n"));
+            }
+            out.push_str(&format!("{series} {n}\n"));
+        }
+        Ok(out)
+    }
+}
+
+/// The JSON the API shows for an order: never the NF-e XML.
+pub fn view(r: &OrderRecord) -> Value {
+    json!({
+        "orderId": r.order_id.as_str(),
+        "skyhubCode": r.skyhub_code.as_ref().map(SkyhubCode::as_str),
+        "state": r.state.as_str(),
+        "delivery": r.delivery.map(ShipmentKind::as_str),
+        "attempts": r.attempts,
+        "lastError": r.last_error,
+        "history": r.history,
+        "invoices": r.invoices.iter().map(|i| json!({ "key": i.key.as_str(), "status": i.status })).collect::<Vec<_>>(),
+        "plpId": r.plp_id,
+        "nextAttemptAt": r.next_at.filter(|_| !r.state.is_final()).map(crate::record::iso8601),
+        "createdAt": crate::record::iso8601(r.created_at),
+        "updatedAt": crate::record::iso8601(r.updated_at),
+    })
+}
