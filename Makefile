@@ -1,0 +1,43 @@
+# b2w-coleta: `make test` and `make run` set up everything a fresh machine lacks.
+SHELL := /bin/bash
+WASM_BINDGEN_VERSION := 0.2.130
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(PATH)
+
+.PHONY: setup build start run test test-rust test-wasm test-node fmt clean
+
+setup: node/node_modules/.package-lock.json
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v wasm-pack >/dev/null || cargo install wasm-pack
+
+node/node_modules/.package-lock.json: node/package.json node/package-lock.json
+	cd node && npm ci --no-audit --no-fund
+
+node/pkg/b2w_coleta_bg.wasm: Cargo.toml Cargo.lock $(wildcard src/*.rs)
+	wasm-pack build --release --target nodejs --out-dir node/pkg
+	@rm -f node/pkg/.gitignore node/pkg/README.md
+
+build: setup node/pkg/b2w_coleta_bg.wasm
+
+start:
+	cd node && node src/main.js
+
+run: build start
+
+test: build test-rust test-wasm test-node
+
+test-rust:
+	cargo test
+
+test-wasm:
+	wasm-pack test --node
+
+test-node:
+	cd node && node --test --test-concurrency=1 ../tests/*.test.mjs
+
+fmt:
+	cargo fmt --all
+
+clean:
+	rm -rf target node/pkg node/node_modules

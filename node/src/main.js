@@ -1,0 +1,135 @@
+// The host: configuration, the SQLite store, the HTTP server and the work timer around the
+// WebAssembly core, which makes every decision. Start with `make run` or `make start`.
+import http from 'node:http';
+import { readFileSync, rmSync } from 'node:fs';
+import { Service, parseConfig } from './wasm.js';
+import { openStore } from './store.js';
+import { toRequest, writeResponse, sendJson, BodyTooLarge } from './adapter.js';
+
+const MAX_BODY = 64 * 1024;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function log(level, msg, extra = {}) {
+  process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...extra })}\n`);
+}
+function die(msg) {
+  process.stderr.write(`b2w-coleta: ${msg}\n`);
+  process.exit(1);
+}
+
+let env = { ...process.env };
+let cfg;
+try {
+  cfg = parseConfig(env);
+} catch (e) {
+  die(e.message);
+}
+
+let sandbox = null;
+let samples = [];
+if (cfg.sandbox) {
+  const mod = await import('./sandbox.js');
+  sandbox = await mod.startSandbox();
+  samples = mod.SAMPLES;
+  // A fresh sandbox database each start, unless one is named: the simulators start fresh too.
+  if (!process.env.DATABASE_URL) {
+    env.DATABASE_URL = 'sqlite:data/sandbox.db';
+    for (const f of ['', '-wal', '-shm']) rmSync(`data/sandbox.db${f}`, { force: true });
+  }
+  env = { ...env, ...sandbox.env };
+  cfg = parseConfig(env);
+}
+for (const w of cfg.warnings) log('warn', w);
+
+let store;
+try {
+  store = openStore(cfg.databaseUrl);
+} catch (e) {
+  die(`DATABASE_URL: cannot open ${cfg.databaseUrl}: ${e.message}`);
+}
+const service = new Service(env, store, (level, line) => process.stdout.write(`${line}\n`));
+const adminPage = readFileSync(new URL('../public/index.html', import.meta.url));
+
+const server = http.createServer(async (req, res) => {
+  try {
+    if (req.method === 'GET' && (req.url === '/' || req.url.startsWith('/?'))) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': adminPage.length });
+      return res.end(adminPage);
+    }
+    const response = await service.fetch(await toRequest(req, MAX_BODY));
+    await writeResponse(res, response);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) {
+      res.setHeader('connection', 'close');
+      return sendJson(res, 413, { error: `body over ${MAX_BODY} bytes` });
+    }
+    log('error', 'request failed', { method: req.method, path: req.url.split('?')[0], error: String(e?.message ?? e) });
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+  }
+});
+
+let stopping = false;
+let wake = null;
+async function workLoop() {
+  while (!stopping) {
+    try {
+      await service.tick();
+    } catch (e) {
+      log('error', 'work tick failed', { error: String(e?.message ?? e) });
+    }
+    if (stopping) break;
+    await new Promise((r) => {
+      wake = r;
+      setTimeout(r, cfg.tickMs);
+    });
+  }
+}
+
+server.on('error', (e) => die(`cannot listen on ${cfg.host}:${cfg.port}: ${e.message}`));
+server.listen(cfg.port, cfg.host, () => {
+  const { port } = server.address();
+  const base = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
+  log('info', 'listening', { url: base, sandbox: cfg.sandbox });
+  if (sandbox) printSandboxHelp(base);
+});
+const working = workLoop();
+
+async function shutdown(signal) {
+  if (stopping) return;
+  stopping = true;
+  log('info', 'shutting down', { signal });
+  wake?.();
+  server.close();
+  server.closeIdleConnections?.();
+  const timer = setTimeout(() => {
+    log('warn', 'in-flight work did not finish in time; its orders are resumed at the next start');
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS);
+  await working;
+  clearTimeout(timer);
+  store.close();
+  await sandbox?.close();
+  log('info', 'stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+function printSandboxHelp(base) {
+  const secret = process.env.HOOK_SECRET ? ` -H 'X-Hook-Secret: ${'$HOOK_SECRET'}'` : '';
+  const auth = process.env.ADMIN_TOKEN ? ` -H "Authorization: Bearer $ADMIN_TOKEN"` : '';
+  const lines = [
+    '',
+    'Sandbox mode: no SkyHub credentials were given, so OMS and SkyHub simulators run in this process.',
+    'Sample orders in the OMS simulator:',
+    ...samples.map((s) => `  ${s.orderId.padEnd(22)} ${s.what}`),
+    '',
+    'Send a sample hook:',
+    `  curl -s -X POST ${base}/hooks/oms -H 'Content-Type: application/json'${secret} -d '{"Domain":"Fulfillment","OrderId":"BWW-1517940500554-01","State":"invoiced"}'`,
+    'Then watch the order reach collection_requested (a few seconds: SkyHub processes the invoice first):',
+    `  curl -s ${base}/api/orders/BWW-1517940500554-01${auth}`,
+    `Admin page: ${base}/`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

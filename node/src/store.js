@@ -1,0 +1,76 @@
+// The order store behind the core's Store port: one SQLite table, the record as JSON plus
+// the columns it is queried by, and a version for compare-and-set.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export class SqliteStore {
+  constructor(path) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // A hook is answered 200 only once its record is on disk.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS orders (
+        order_id   TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        next_at    INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        version    INTEGER NOT NULL,
+        data       TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS orders_due ON orders (next_at) WHERE next_at IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS orders_state ON orders (state, created_at);
+      CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at);
+    `);
+    this.q = {
+      get: this.db.prepare('SELECT data, version FROM orders WHERE order_id = ?'),
+      insert: this.db.prepare(`INSERT INTO orders (order_id, state, next_at, created_at, updated_at, version, data)
+        VALUES (@orderId, @state, @nextAt, @createdAt, @updatedAt, 1, @data) ON CONFLICT (order_id) DO NOTHING`),
+      update: this.db.prepare(`UPDATE orders SET state = @state, next_at = @nextAt, updated_at = @updatedAt,
+        version = version + 1, data = @data WHERE order_id = @orderId AND version = @expected`),
+      due: this.db.prepare(`SELECT data, version FROM orders WHERE next_at IS NOT NULL AND next_at <= ?
+        ORDER BY next_at, created_at LIMIT ?`),
+      listAll: this.db.prepare('SELECT data, version FROM orders ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?'),
+      listState: this.db.prepare(`SELECT data, version FROM orders WHERE state = ?
+        ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?`),
+      counts: this.db.prepare('SELECT state, COUNT(*) AS n FROM orders GROUP BY state'),
+      ping: this.db.prepare('SELECT 1'),
+    };
+  }
+
+  get(orderId) {
+    return this.q.get.get(orderId) ?? null;
+  }
+  insert(row) {
+    return this.q.insert.run(row).changes === 1;
+  }
+  update(row, expected) {
+    return this.q.update.run({ ...row, expected }).changes === 1;
+  }
+  due(now, limit) {
+    return this.q.due.all(now, limit);
+  }
+  list(state, limit, offset) {
+    return state ? this.q.listState.all(state, limit, offset) : this.q.listAll.all(limit, offset);
+  }
+  counts() {
+    const out = {};
+    for (const { state, n } of this.q.counts.all()) out[state] = n;
+    return out;
+  }
+  ping() {
+    this.q.ping.get();
+    return true;
+  }
+  close() {
+    this.db.close();
+  }
+}
+
+export function openStore(databaseUrl) {
+  return new SqliteStore(databaseUrl.slice('sqlite:'.length));
+}
