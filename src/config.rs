@@ -26,6 +26,8 @@ pub struct Config {
     pub tick_ms: u64,
     pub collection_poll_ms: u64,
     pub collection_max_wait_ms: u64,
+    /// How long a worker's claim on an order lasts: after a crash its orders come back then.
+    pub lease_ms: u64,
     /// Things worth a line at start-up that do not stop it.
     pub warnings: Vec<String>,
 }
@@ -227,6 +229,7 @@ impl Config {
                 1,
                 24 * 30,
             )? * 3_600_000,
+            lease_ms: number(get("LEASE_MS"), "LEASE_MS", 60_000, 500, 3_600_000)?,
             warnings,
         })
     }

@@ -19,8 +19,6 @@ use crate::skyhub::{self, classify_request, outcome, Listed, Outcome, ShipmentKi
 
 /// Hook bodies above this size are refused with 413.
 pub const HOOK_MAX_BYTES: usize = 64 * 1024;
-/// How long a worker's claim on an order lasts; a crashed worker's orders come back after it.
-pub const LEASE_MS: u64 = 120_000;
 /// Orders taken per tick.
 pub const BATCH: u32 = 100;
 /// Listing pages read per scan, at most (20 orders a page).
@@ -257,7 +255,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             rec: stored.record,
             version: stored.version,
             token,
-            lease_until: now + LEASE_MS,
+            lease_until: now + self.cfg.lease_ms,
             lost: false,
         };
         if self.store.update(&self.leased(&c), c.version).await? {

@@ -88,11 +88,12 @@ export async function startSkyhub(opts = {}) {
       stats.tooMany += 1;
       return reply(429, { error: 'Too many requests' });
     }
+    // The whole body is read first: a request whose client goes away is still processed.
+    const body = await readBody(req);
     if (await faults.apply(req, res)) {
       entry.status = res.statusCode || 'reset';
       return;
     }
-    const body = await readBody(req);
 
     let m;
     if (req.method === 'GET' && (m = path.match(/^\/orders\/([^/]+)$/))) {
