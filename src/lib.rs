@@ -18,6 +18,11 @@ pub mod record;
 pub mod service;
 pub mod skyhub;
 
+#[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
+mod testkit;
+
 pub use error::{Error, Result};
 
 use std::rc::Rc;

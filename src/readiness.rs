@@ -142,15 +142,25 @@ pub(crate) mod tests {
     pub const FIXTURE: &str = include_str!("../tests/fixtures/vtex-oms-order-example.json");
 
     pub fn key(n: u32) -> String {
-        NfeKey::complete(&format!("35240100000000000000550010000{n:05}1000000{n:02}"))
-            .unwrap()
-            .as_str()
-            .to_string()
+        NfeKey::complete(&format!(
+            "3524010000000000000055001{n:09}1{:08}",
+            n % 100_000_000
+        ))
+        .unwrap()
+        .as_str()
+        .to_string()
     }
 
     /// The VTEX example order turned into a B2W order with the given item quantities
     /// and packages `(type, key, [(itemIndex, quantity)])`.
     pub fn b2w_order(quantities: &[u32], packages: &[(&str, String, &[(usize, u32)])]) -> OmsOrder {
+        serde_json::from_value(b2w_order_json(quantities, packages)).unwrap()
+    }
+
+    pub fn b2w_order_json(
+        quantities: &[u32],
+        packages: &[(&str, String, &[(usize, u32)])],
+    ) -> Value {
         let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
         v["affiliateId"] = json!("BWW");
         v["marketplaceOrderId"] = json!("Lojas Americanas-1517940500554-01");
@@ -172,6 +182,7 @@ pub(crate) mod tests {
                 .map(|(kind, k, items)| {
                     let mut p = pkg.clone();
                     p["type"] = json!(kind);
+                    p["embeddedInvoice"] = json!(format!("<nfeProc><protNFe><infProt><chNFe>{k}</chNFe></infProt></protNFe></nfeProc>"));
                     p["invoiceKey"] = json!(k);
                     p["items"] = Value::Array(
                         items
@@ -183,7 +194,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
         );
-        serde_json::from_value(v).unwrap()
+        v
     }
 
     fn b2w() -> Vec<String> {
@@ -378,7 +389,7 @@ pub(crate) mod tests {
                 assert_eq!(invoices.len(), 1);
                 assert_eq!(invoices[0].key.as_str(), k);
                 assert_eq!(invoices[0].volumes, 2);
-                assert!(invoices[0].xml.as_deref().unwrap().contains("<Invoice>"));
+                assert!(invoices[0].xml.as_deref().unwrap().contains("<chNFe>"));
                 assert_eq!(
                     invoices[0].issue_date.as_deref(),
                     Some("2024-02-09T10:10:20.5322681+00:00")
