@@ -21,7 +21,7 @@ test('outbound access to SkyHub and to the OMS order paths', () => {
 
 test('settings mirror the configuration variables and carry no secret values', () => {
   const props = manifest.settingsSchema.properties;
-  const vars = Object.values(props).map((p) => p.title.match(/\(([A-Z_]+)\)/)[1]).sort();
+  const vars = Object.values(props).map((p) => p.title.match(/\(([A-Z0-9_]+)\)/)[1]).sort();
   assert.deepEqual(vars, [
     'ADMIN_TOKEN', 'B2W_AFFILIATE_IDS', 'HOOK_SECRET', 'SKYHUB_ACCOUNT_MANAGER_KEY', 'SKYHUB_API_KEY',
     'SKYHUB_BASE_URL', 'SKYHUB_RATE_LIMITS', 'SKYHUB_USER_EMAIL', 'VTEX_APP_KEY', 'VTEX_APP_TOKEN',
