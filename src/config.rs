@@ -235,17 +235,32 @@ impl Config {
     }
 }
 
+/// An upstream base URL: https, or http to a loopback address (simulators, a local proxy).
 fn url_setting(name: &str, v: &str) -> Result<String> {
-    let ok = (v.starts_with("https://") || v.starts_with("http://"))
-        && v.len() > 8
-        && !v.contains(char::is_whitespace);
-    if ok {
-        Ok(v.trim_end_matches('/').to_string())
-    } else {
-        Err(Error::Config(format!(
-            "{name} must be an http(s) URL, got {v:?}"
-        )))
+    let bad = || Error::Config(format!("{name} must be an https:// URL, got {v:?}"));
+    if v.contains(char::is_whitespace) || v.contains('?') || v.contains('#') {
+        return Err(bad());
     }
+    let (rest, https) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
+        (Some(r), _) => (r, true),
+        (None, Some(r)) => (r, false),
+        _ => return Err(bad()),
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() || authority.contains('@') {
+        return Err(bad());
+    }
+    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+    if !https && !loopback {
+        return Err(Error::Config(format!(
+            "{name} must use https:// (plain http is allowed only to a loopback address), got {v:?}"
+        )));
+    }
+    Ok(v.trim_end_matches('/').to_string())
 }
 
 fn number(v: Option<&str>, name: &str, default: u64, min: u64, max: u64) -> Result<u64> {
@@ -357,6 +372,13 @@ mod tests {
         e.push(("SKYHUB_RATE_LIMITS", "orders_get=2"));
         let c = Config::from_env(&env(&e)).unwrap();
         assert_eq!(c.vtex_base_url, "http://127.0.0.1:9000");
+        for ok in [
+            "http://localhost:1",
+            "http://[::1]:8080",
+            "https://oms.example/base/",
+        ] {
+            assert!(url_setting("X", ok).is_ok(), "{ok}");
+        }
         assert_eq!(c.b2w_affiliates, ["BWW", "SUB"]);
         assert_eq!(c.rate_limits[0], (RequestClass::OrdersGet, 2));
         assert_eq!(c.rate_limits[1], (RequestClass::OrdersWrite, 9));
@@ -382,6 +404,19 @@ mod tests {
             (vec![("B2W_AFFILIATE_IDS", " , ")], "B2W_AFFILIATE_IDS"),
             (vec![("SKYHUB_BASE_URL", "ftp://x")], "SKYHUB_BASE_URL"),
             (vec![("HTTP_TIMEOUT_MS", "5")], "HTTP_TIMEOUT_MS"),
+            (
+                vec![("SKYHUB_BASE_URL", "http://api.skyhub.com.br")],
+                "plain http is allowed only to a loopback",
+            ),
+            (
+                vec![("VTEX_BASE_URL", "http://10.0.0.5:8080")],
+                "plain http is allowed only to a loopback",
+            ),
+            (
+                vec![("VTEX_BASE_URL", "https://user:pw@evil.example")],
+                "VTEX_BASE_URL",
+            ),
+            (vec![("SKYHUB_BASE_URL", "https://")], "SKYHUB_BASE_URL"),
         ];
         for (pairs, want) in cases {
             let e = Config::from_env(&env(&pairs)).unwrap_err().to_string();

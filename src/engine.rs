@@ -2,7 +2,7 @@
 //! It owns no I/O: everything goes through the ports, so native tests drive it with fakes
 //! and a virtual clock, and the same code runs in WebAssembly over JavaScript.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
@@ -21,6 +21,8 @@ use crate::skyhub::{self, classify_request, outcome, Listed, Outcome, ShipmentKi
 pub const HOOK_MAX_BYTES: usize = 64 * 1024;
 /// Orders taken per tick.
 pub const BATCH: u32 = 100;
+/// Retries of an OMS 404 before the order is marked failed.
+pub const OMS_NOT_FOUND_TRIES: u32 = 3;
 /// Listing pages read per scan, at most (20 orders a page).
 pub const MAX_LISTING_PAGES: u32 = 50;
 
@@ -43,6 +45,16 @@ impl Reply {
     pub fn error(status: u16, msg: impl Into<String>) -> Reply {
         Reply::json(status, json!({ "error": msg.into() }))
     }
+}
+
+/// How long a retry waits at least, beyond the backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Backoff,
+    /// SkyHub answered 429: not before its window is over.
+    RateLimited,
+    /// The request may have been processed: leave SkyHub time to finish it before checking.
+    InDoubt,
 }
 
 /// A record this worker holds the lease of. In memory `rec.next_at` is the schedule being
@@ -70,6 +82,7 @@ pub struct Engine<H, S, R> {
     rt: R,
     limiter: RefCell<RateLimiter>,
     metrics: RefCell<BTreeMap<String, u64>>,
+    stopping: Cell<bool>,
 }
 
 impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
@@ -82,7 +95,13 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             rt,
             limiter: RefCell::new(limiter),
             metrics: RefCell::new(BTreeMap::new()),
+            stopping: Cell::new(false),
         }
+    }
+
+    /// Stops taking work: the tick under way finishes the order in hand and returns.
+    pub fn stop(&self) {
+        self.stopping.set(true);
     }
 
     pub fn store(&self) -> &S {
@@ -115,41 +134,43 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
 
     /// `POST /hooks/oms`. 200 once the notification is durably recorded.
     pub async fn hook(&self, secret_header: Option<&str>, body: &str) -> Reply {
-        let reply = self.hook_inner(secret_header, body).await;
-        let outcome = match reply.status {
-            200 if body.contains("hookConfig") => "ping",
-            200 => "recorded",
-            401 => "unauthorized",
-            413 => "too_large",
-            503 => "store_error",
-            _ => "bad_request",
-        };
+        let (outcome, reply) = self.hook_inner(secret_header, body).await;
         self.count(format!("b2w_coleta_hooks_total{{outcome=\"{outcome}\"}}"));
         reply
     }
 
-    async fn hook_inner(&self, secret_header: Option<&str>, body: &str) -> Reply {
+    /// The answer and its outcome label for the metrics.
+    async fn hook_inner(&self, secret_header: Option<&str>, body: &str) -> (&'static str, Reply) {
         if body.len() > HOOK_MAX_BYTES {
-            return Reply::error(413, format!("body over {HOOK_MAX_BYTES} bytes"));
+            return (
+                "too_large",
+                Reply::error(413, format!("body over {HOOK_MAX_BYTES} bytes")),
+            );
         }
         let parsed = Hook::parse(body);
         if matches!(parsed, Ok(Hook::Ping)) {
-            return Reply::json(200, json!({ "ok": true }));
+            return ("ping", Reply::json(200, json!({ "ok": true })));
         }
         if let Some(secret) = &self.cfg.hook_secret {
             if !secret_header.is_some_and(|h| secret.matches(h)) {
-                return Reply::error(401, "missing or wrong X-Hook-Secret");
+                return (
+                    "unauthorized",
+                    Reply::error(401, "missing or wrong X-Hook-Secret"),
+                );
             }
         }
         let order_id = match parsed {
             Ok(Hook::Notification { order_id, .. }) => order_id,
             Ok(Hook::Ping) => unreachable!("answered above"),
-            Err(e) => return Reply::error(400, e.to_string()),
+            Err(e) => return ("bad_request", Reply::error(400, e.to_string())),
         };
         match self.record_hook(&order_id).await {
-            Ok(state) => Reply::json(
-                200,
-                json!({ "ok": true, "orderId": order_id.as_str(), "state": state.as_str() }),
+            Ok(state) => (
+                "recorded",
+                Reply::json(
+                    200,
+                    json!({ "ok": true, "orderId": order_id.as_str(), "state": state.as_str() }),
+                ),
             ),
             Err(e) => {
                 self.log(
@@ -158,9 +179,12 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                     None,
                     json!({ "orderId": order_id.as_str(), "error": e.to_string() }),
                 );
-                Reply::error(
-                    503,
-                    "the order could not be recorded; VTEX will send the hook again",
+                (
+                    "store_error",
+                    Reply::error(
+                        503,
+                        "the order could not be recorded; VTEX will send the hook again",
+                    ),
                 )
             }
         }
@@ -225,6 +249,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         };
         let mut collection = Vec::new();
         for stored in due {
+            if self.stopping.get() {
+                break; // orders not yet claimed stay due for the next start
+            }
             let Some(mut c) = self.claim(stored).await? else {
                 continue;
             };
@@ -240,7 +267,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             }
         }
         if !collection.is_empty() {
-            self.collect(&mut collection).await?;
+            if !self.stopping.get() {
+                self.collect(&mut collection).await?;
+            }
             for c in &mut collection {
                 self.release(c).await?;
             }
@@ -345,8 +374,17 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     }
 
     fn retry(&self, c: &mut Claimed, msg: String) {
+        self.retry_after(c, msg, Wait::Backoff);
+    }
+
+    fn retry_after(&self, c: &mut Claimed, msg: String, wait: Wait) {
         let now = self.rt.now();
-        let min = if msg.contains("(429)") { 1_000 } else { 0 };
+        let min = match wait {
+            Wait::Backoff => 0,
+            Wait::RateLimited => 1_000,
+            // A request SkyHub may still be processing is checked no sooner than this.
+            Wait::InDoubt => 3 * u64::from(self.cfg.http_timeout_ms),
+        };
         c.rec.retry_later(now, msg.clone(), self.rt.random(), min);
         self.count("b2w_coleta_retries_total".into());
         self.log(
@@ -417,6 +455,11 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                     c,
                     format!("reading order {id} from OMS: OMS answered {}", resp.status),
                 );
+                return Ok(());
+            }
+            // Read just after the hook, an order can be missing for a moment: a few tries first.
+            404 if c.rec.attempts < OMS_NOT_FOUND_TRIES => {
+                self.retry(c, format!("OMS has no order {id} (404) yet"));
                 return Ok(());
             }
             404 => {
@@ -627,7 +670,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             match self.skyhub(&req).await {
                 Err(e) => {
                     // It may have arrived: the key stays "sending" and is checked before resending.
-                    self.retry(c, format!("{what}: {e}"));
+                    self.retry_after(c, format!("{what}: {e}"), Wait::InDoubt);
                     return Ok(());
                 }
                 Ok(resp) => match outcome(&what, &resp) {
@@ -648,8 +691,10 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                     Outcome::Retry(m) => {
                         if resp.status == 429 {
                             c.rec.invoices[i].status = InvoiceStatus::Pending; // refused, not processed
+                            self.retry_after(c, m, Wait::RateLimited);
+                        } else {
+                            self.retry_after(c, m, Wait::InDoubt);
                         }
-                        self.retry(c, m);
                         return Ok(());
                     }
                     Outcome::Fatal(m) => {
@@ -843,8 +888,10 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                         // A refused request was not processed; anything else may have been.
                         if refused {
                             batch[i].rec.confirming = false;
+                            self.retry_after(&mut batch[i], m.clone(), Wait::RateLimited);
+                        } else {
+                            self.retry_after(&mut batch[i], m.clone(), Wait::InDoubt);
                         }
-                        self.retry(&mut batch[i], m.clone());
                     }
                     Outcome::Fatal(m) => {
                         batch[i].rec.confirming = false;

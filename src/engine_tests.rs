@@ -97,7 +97,7 @@ fn an_invoice_whose_answer_was_lost_is_not_sent_again() {
     let (id, code) = w.add(5, DIRECT, &[1], &[("Output", key(5), &[(0, 1)])]);
     w.fault("/invoice", Fault::ProcessedThenLost);
     hook(&e, &id);
-    assert!(run_until(&e, &c, 30_000, || state(&s, &id)
+    assert!(run_until(&e, &c, 120_000, || state(&s, &id)
         == State::CollectionRequested));
     assert_eq!(w.sky.borrow()[&code].invoices.len(), 1, "sent twice");
     let reads = w
@@ -115,7 +115,7 @@ fn a_lost_confirm_is_checked_against_requested_pickups() {
     let (id, _) = w.add(6, DIRECT, &[1], &[("Output", key(6), &[(0, 1)])]);
     w.fault("confirm_collection", Fault::ProcessedThenLost);
     hook(&e, &id);
-    assert!(run_until(&e, &c, 30_000, || state(&s, &id)
+    assert!(run_until(&e, &c, 120_000, || state(&s, &id)
         == State::CollectionRequested));
     assert_eq!(w.calls_to("POST", "confirm_collection").len(), 1);
     let h = &s.rows.borrow()[&id].0.history;

@@ -90,6 +90,11 @@ impl Service {
         })
     }
 
+    /// Stops taking work (graceful shutdown): a tick under way finishes the order in hand.
+    pub fn stop(&self) {
+        self.engine.stop();
+    }
+
     /// Works through the due orders once; resolves to `{due, claimed}`.
     pub fn tick(&self) -> js_sys::Promise {
         let engine = self.engine.clone();

@@ -199,7 +199,6 @@ impl OrderRecord {
         self.failed_stage = Some(stage);
         self.next_at = None;
         self.transition(now, State::Failed, message);
-        self.failed_stage = Some(stage);
     }
 
     /// A retryable failure: count it and schedule the next attempt with backoff.

@@ -41,7 +41,7 @@ export async function startWorld({ skyhub = {}, oms = {} } = {}) {
         SKYHUB_ACCOUNT_MANAGER_KEY: c.accountManagerKey,
         TICK_MS: '50',
         COLLECTION_POLL_MS: '200',
-        HTTP_TIMEOUT_MS: '3000',
+        HTTP_TIMEOUT_MS: '1000',
         LEASE_MS: '1500',
         ...extra,
       };

@@ -98,6 +98,7 @@ async function shutdown(signal) {
   if (stopping) return;
   stopping = true;
   log('info', 'shutting down', { signal });
+  service.stop();
   wake?.();
   server.close();
   server.closeIdleConnections?.();
