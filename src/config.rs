@@ -26,6 +26,8 @@ pub struct Config {
     pub tick_ms: u64,
     pub collection_poll_ms: u64,
     pub collection_max_wait_ms: u64,
+    /// The longest wait between two retries of an order.
+    pub retry_max_ms: u64,
     /// How long a worker's claim on an order lasts: after a crash its orders come back then.
     pub lease_ms: u64,
     /// Things worth a line at start-up that do not stop it.
@@ -229,6 +231,13 @@ impl Config {
                 1,
                 24 * 30,
             )? * 3_600_000,
+            retry_max_ms: number(
+                get("RETRY_MAX_MS"),
+                "RETRY_MAX_MS",
+                300_000,
+                1_000,
+                86_400_000,
+            )?,
             lease_ms: number(get("LEASE_MS"), "LEASE_MS", 60_000, 500, 3_600_000)?,
             warnings,
         })

@@ -23,6 +23,8 @@ pub const HOOK_MAX_BYTES: usize = 64 * 1024;
 pub const BATCH: u32 = 100;
 /// Retries of an OMS 404 before the order is marked failed.
 pub const OMS_NOT_FOUND_TRIES: u32 = 3;
+/// Tries of one listing page within a scan.
+pub const LISTING_PAGE_TRIES: u32 = 3;
 /// Listing pages read per scan, at most (20 orders a page).
 pub const MAX_LISTING_PAGES: u32 = 50;
 
@@ -87,7 +89,12 @@ pub struct Engine<H, S, R> {
 
 impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     pub fn new(cfg: Config, http: H, store: S, rt: R) -> Self {
-        let limiter = RateLimiter::new(&cfg.rate_limits, cfg.rate_limit_margin_ms);
+        let mut limiter = RateLimiter::new(&cfg.rate_limits, cfg.rate_limit_margin_ms);
+        // A process that just (re)started does not know what its predecessor sent in the
+        // last second: every class starts with its window spent.
+        for &(class, _) in &cfg.rate_limits {
+            limiter.penalize(class, rt.now());
+        }
         Engine {
             cfg,
             http,
@@ -385,7 +392,13 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             // A request SkyHub may still be processing is checked no sooner than this.
             Wait::InDoubt => 3 * u64::from(self.cfg.http_timeout_ms),
         };
-        c.rec.retry_later(now, msg.clone(), self.rt.random(), min);
+        c.rec.retry_later(
+            now,
+            msg.clone(),
+            self.rt.random(),
+            min,
+            self.cfg.retry_max_ms,
+        );
         self.count("b2w_coleta_retries_total".into());
         self.log(
             "warn",
@@ -738,15 +751,26 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         let mut all: Vec<Listed> = Vec::new();
         let mut seen = BTreeSet::new();
         for offset in 1..=MAX_LISTING_PAGES {
-            let resp = self
-                .skyhub(&page(offset))
-                .await
-                .map_err(|e| format!("{what}: {e}"))?;
-            match outcome(what, &resp) {
-                Outcome::Ok => {}
-                Outcome::Retry(m) | Outcome::Fatal(m) => return Err(m),
-            }
-            let orders = skyhub::parse_listing(&resp.body).map_err(|e| format!("{what}: {e}"))?;
+            // A listing read is safe to repeat: a page that fails is asked again a few times
+            // before the whole batch of orders waits for the next round.
+            let mut tries = 0;
+            let orders = loop {
+                tries += 1;
+                let err = match self.skyhub(&page(offset)).await {
+                    Err(e) => format!("{what}: {e}"),
+                    Ok(resp) => match outcome(what, &resp) {
+                        Outcome::Ok => match skyhub::parse_listing(&resp.body) {
+                            Ok(orders) => break orders,
+                            Err(e) => format!("{what}: {e}"),
+                        },
+                        Outcome::Fatal(m) => return Err(m),
+                        Outcome::Retry(m) => m,
+                    },
+                };
+                if tries >= LISTING_PAGE_TRIES {
+                    return Err(err);
+                }
+            };
             let fresh: Vec<Listed> = orders
                 .into_iter()
                 .filter(|o| seen.insert(o.code.clone()))
@@ -811,6 +835,8 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                             None => "grouped into a PLP".to_string(),
                         };
                         batch[i].rec.plp_id = plp;
+                        batch[i].rec.grouped = true;
+                        batch[i].rec.attempts = 0;
                         batch[i].rec.note(self.rt.now(), note);
                         self.commit(&mut batch[i]).await?;
                     }
@@ -912,7 +938,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         let in_doubt: Vec<usize> = open
             .iter()
             .copied()
-            .filter(|&i| batch[i].rec.confirming || batch[i].rec.plp_id.is_some())
+            .filter(|&i| batch[i].rec.confirming || batch[i].rec.grouped)
             .collect();
         if !in_doubt.is_empty() {
             match self
@@ -961,7 +987,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 );
             } else {
                 c.rec.next_at = Some(now + self.cfg.collection_poll_ms);
-                let note = if c.rec.plp_id.is_some() {
+                let note = if c.rec.grouped {
                     "grouped: waiting for SkyHub to list the order as collectable"
                 } else {
                     "waiting for SkyHub to list the order for grouping (its label comes after the invoice is processed)"

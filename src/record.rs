@@ -121,6 +121,9 @@ pub struct OrderRecord {
     pub invoices: Vec<InvoiceWork>,
     #[serde(default)]
     pub plp_id: Option<String>,
+    /// SkyHub accepted the order into a PLP.
+    #[serde(default)]
+    pub grouped: bool,
     /// `confirm_collection` may have left: SkyHub's `requested=true` list is checked first.
     #[serde(default)]
     pub confirming: bool,
@@ -151,6 +154,7 @@ impl OrderRecord {
             refresh: true,
             invoices: Vec::new(),
             plp_id: None,
+            grouped: false,
             confirming: false,
             failed_stage: None,
             next_at: Some(now),
@@ -201,11 +205,19 @@ impl OrderRecord {
         self.transition(now, State::Failed, message);
     }
 
-    /// A retryable failure: count it and schedule the next attempt with backoff.
-    pub fn retry_later(&mut self, now: u64, message: String, jitter: f64, min_delay_ms: u64) {
+    /// A retryable failure: count it and schedule the next attempt with backoff
+    /// (at most `cap_ms`, at least `min_delay_ms`).
+    pub fn retry_later(
+        &mut self,
+        now: u64,
+        message: String,
+        jitter: f64,
+        min_delay_ms: u64,
+        cap_ms: u64,
+    ) {
         self.attempts += 1;
         self.last_error = Some(message.clone());
-        let delay = backoff_ms(self.attempts, jitter).max(min_delay_ms);
+        let delay = backoff_ms(self.attempts, jitter, cap_ms).max(min_delay_ms);
         self.next_at = Some(now + delay);
         self.note(
             now,
@@ -214,14 +226,14 @@ impl OrderRecord {
     }
 }
 
-/// Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 5 minutes, each scaled into
-/// [50 %, 100 %] of its value so that many orders failing together spread out.
-pub fn backoff_ms(attempts: u32, jitter: f64) -> u64 {
+/// Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at `cap_ms` (`RETRY_MAX_MS`,
+/// 5 minutes by default), each scaled into [50 %, 100 %] of its value so that many orders
+/// failing together spread out.
+pub fn backoff_ms(attempts: u32, jitter: f64, cap_ms: u64) -> u64 {
     const BASE: u64 = 1_000;
-    const CAP: u64 = 300_000;
     let exp = BASE
         .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
-        .min(CAP);
+        .min(cap_ms);
     let j = jitter.clamp(0.0, 1.0);
     (exp as f64 * (0.5 + 0.5 * j)) as u64
 }
@@ -264,14 +276,14 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_jittered() {
-        assert_eq!(backoff_ms(1, 1.0), 1_000);
-        assert_eq!(backoff_ms(1, 0.0), 500);
-        assert_eq!(backoff_ms(2, 1.0), 2_000);
-        assert_eq!(backoff_ms(5, 1.0), 16_000);
-        assert_eq!(backoff_ms(30, 1.0), 300_000);
-        assert_eq!(backoff_ms(u32::MAX, 0.0), 150_000);
+        assert_eq!(backoff_ms(1, 1.0, 300_000), 1_000);
+        assert_eq!(backoff_ms(1, 0.0, 300_000), 500);
+        assert_eq!(backoff_ms(2, 1.0, 300_000), 2_000);
+        assert_eq!(backoff_ms(5, 1.0, 300_000), 16_000);
+        assert_eq!(backoff_ms(30, 1.0, 300_000), 300_000);
+        assert_eq!(backoff_ms(u32::MAX, 0.0, 300_000), 150_000);
         for a in 1..40 {
-            assert!(backoff_ms(a + 1, 1.0) >= backoff_ms(a, 1.0));
+            assert!(backoff_ms(a + 1, 1.0, 300_000) >= backoff_ms(a, 1.0, 300_000));
         }
     }
 

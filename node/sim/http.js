@@ -39,6 +39,36 @@ export function listen(handler, port = 0) {
   });
 }
 
+/** A small seeded generator (mulberry32): chaos runs are repeatable. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random faults: each request draws once; `rates` maps an outcome to its probability:
+ * a status code (`500`, `429`, `503`, `404`), `slow` (answered after `slowMs`, still processed)
+ * or `reset` (the connection is cut before processing).
+ */
+export function chaosFault(rates, random, slowMs) {
+  let r = random();
+  for (const [what, p] of Object.entries(rates)) {
+    if (r < p) {
+      if (what === 'slow') return { delayMs: slowMs };
+      if (what === 'reset') return { reset: true };
+      return { status: Number(what), body: JSON.stringify({ error: `chaos ${what}` }) };
+    }
+    r -= p;
+  }
+  return null;
+}
+
 /**
  * Injected faults: `faults.add(match, {status, body, times, delayMs, reset})` makes the next
  * `times` requests whose "METHOD path" contains `match` fail that way.
@@ -59,8 +89,9 @@ export class Faults {
   }
   /** Applies a fault to the response; true when the request is answered by it. */
   async apply(req, res) {
-    const f = this.take(req.method, decodeURIComponent(req.url));
+    const f = this.take(req.method, decodeURIComponent(req.url)) ?? this.random?.();
     if (!f) return false;
+    this.injected = (this.injected ?? 0) + 1;
     if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
     if (f.reset) {
       req.socket.destroy();

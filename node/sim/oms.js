@@ -1,11 +1,15 @@
 // A VTEX OMS simulator: GET /api/oms/pvt/orders/{orderId} with the appKey/appToken headers.
-import { json, listen, Faults } from './http.js';
+import { json, listen, Faults, rng, chaosFault } from './http.js';
 
 export async function startOms(opts = {}) {
   const o = { appKey: 'vtexappkey-sandbox', appToken: 'sandbox-app-token', port: 0, ...opts };
   const orders = new Map();
   const log = [];
   const faults = new Faults();
+  if (o.chaos) {
+    const random = rng(o.chaos.seed ?? 2);
+    faults.random = () => chaosFault(o.chaos.rates, random, o.chaos.slowMs ?? 1000);
+  }
 
   async function handle(req, res) {
     const url = new URL(req.url, 'http://x');

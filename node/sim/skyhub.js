@@ -2,7 +2,7 @@
 // stated choices where it is not: the three auth headers, per-class rate limits counted on
 // arrival (429 with {"error"}), {"error"} bodies, 422 on business-rule errors, the delay
 // before an invoiced B2W Entrega order is offered in to_group, grouping before collectables.
-import { json, readBody, listen, Faults } from './http.js';
+import { json, readBody, listen, Faults, rng, chaosFault } from './http.js';
 
 const PAGE = 20;
 
@@ -38,6 +38,7 @@ export async function startSkyhub(opts = {}) {
     windowMs: 1000,
     processingDelayMs: 300, // invoice → label → offered in to_group
     port: 0,
+    chaos: null, // {rates: {500: 0.2, 429: 0.1, slow: 0.05, reset: 0.02}, slowMs, seed}
     ...opts,
   };
   const orders = new Map(); // code → order
@@ -45,6 +46,10 @@ export async function startSkyhub(opts = {}) {
   const log = []; // every request: {method, path, status, at}
   const arrivals = {}; // class → arrival times
   const faults = new Faults();
+  if (o.chaos) {
+    const random = rng(o.chaos.seed ?? 1);
+    faults.random = () => chaosFault(o.chaos.rates, random, o.chaos.slowMs ?? 1000);
+  }
   const stats = { invoices: [], groups: [], confirms: [], tooMany: 0, unauthorized: 0 };
 
   function limited(cls, now) {
