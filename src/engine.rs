@@ -26,7 +26,7 @@ pub const OMS_NOT_FOUND_TRIES: u32 = 3;
 /// Tries of one listing page within a scan.
 pub const LISTING_PAGE_TRIES: u32 = 3;
 /// Listing pages read per scan, at most (20 orders a page).
-pub const MAX_LISTING_PAGES: u32 = 50;
+pub const MAX_LISTING_PAGES: u32 = 250;
 
 /// An HTTP answer of the service, before the platform turns it into a `Response`.
 #[derive(Debug, Clone, PartialEq)]
@@ -743,9 +743,11 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     }
 
     /// Reads every page of a listing (until an empty page, a repeated page or the cap).
+    /// Stops early once every code of `wanted` was seen.
     async fn scan(
         &self,
         what: &str,
+        wanted: &BTreeSet<String>,
         page: impl Fn(u32) -> HttpRequest,
     ) -> std::result::Result<Vec<Listed>, String> {
         let mut all: Vec<Listed> = Vec::new();
@@ -779,6 +781,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 break;
             }
             all.extend(fresh);
+            if wanted.iter().all(|w| seen.contains(w)) {
+                break;
+            }
         }
         Ok(all)
     }
@@ -793,11 +798,22 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 .find(|l| l.code == remote.as_str() || l.code == code.as_str())
                 .map(|l| l.code.clone())
         };
+        let wanted =
+            |batch: &[Claimed], idx: &mut dyn Iterator<Item = usize>| -> BTreeSet<String> {
+                idx.filter_map(|i| batch[i].rec.skyhub_code.as_ref().map(|c| c.remote().0))
+                    .collect()
+            };
         let mut open: Vec<usize> = (0..batch.len()).filter(|&i| !batch[i].lost).collect();
 
         // 1. Group the orders SkyHub offers for grouping into PLPs.
+        let want = wanted(
+            batch,
+            &mut open.iter().copied().filter(|&i| !batch[i].rec.grouped),
+        );
         let to_group = match self
-            .scan("listing orders to group", |o| self.cfg.skyhub.to_group(o))
+            .scan("listing orders to group", &want, |o| {
+                self.cfg.skyhub.to_group(o)
+            })
             .await
         {
             Ok(l) => l,
@@ -855,8 +871,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         }
 
         // 2. Confirm the pickup of the orders SkyHub lists as ready to collect.
+        let want = wanted(batch, &mut open.iter().copied());
         let ready = match self
-            .scan("listing collectables", |o| {
+            .scan("listing collectables", &want, |o| {
                 self.cfg.skyhub.collectables(false, o)
             })
             .await
@@ -941,8 +958,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .filter(|&i| batch[i].rec.confirming || batch[i].rec.grouped)
             .collect();
         if !in_doubt.is_empty() {
+            let want = wanted(batch, &mut in_doubt.iter().copied());
             match self
-                .scan("listing requested pickups", |o| {
+                .scan("listing requested pickups", &want, |o| {
                     self.cfg.skyhub.collectables(true, o)
                 })
                 .await
