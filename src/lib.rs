@@ -21,6 +21,8 @@ pub mod skyhub;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod testkit;
 
 pub use error::{Error, Result};

@@ -15,7 +15,7 @@ impl NfeKey {
     pub fn parse(raw: &str) -> Result<NfeKey, String> {
         let shown = truncate(raw, 60);
         let mut s = raw.trim();
-        if s.len() >= 3 && s[..3].eq_ignore_ascii_case("nfe") {
+        if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("nfe")) {
             s = &s[3..];
         }
         let mut digits = String::with_capacity(44);

@@ -388,15 +388,17 @@ pub fn skyhub_date(s: &str) -> Option<String> {
         let n = frac.bytes().take_while(u8::is_ascii_digit).count();
         rest = &frac[n..];
     }
+    let sign = |t: &str| t.starts_with('+') || t.starts_with('-');
+    let digits_at = |t: &str, at: &[usize]| {
+        at.iter()
+            .all(|&i| t.as_bytes().get(i).is_some_and(u8::is_ascii_digit))
+    };
     let tz = match rest {
         "" | "Z" | "z" => "+00:00".to_string(),
-        t if t.len() == 6
-            && (t.starts_with('+') || t.starts_with('-'))
-            && t.as_bytes()[3] == b':' =>
-        {
+        t if t.len() == 6 && sign(t) && t.as_bytes()[3] == b':' && digits_at(t, &[1, 2, 4, 5]) => {
             t.to_string()
         }
-        t if t.len() == 5 && (t.starts_with('+') || t.starts_with('-')) => {
+        t if t.len() == 5 && sign(t) && digits_at(t, &[1, 2, 3, 4]) => {
             format!("{}:{}", &t[..3], &t[3..])
         }
         _ => return None,
