@@ -129,7 +129,9 @@ impl Config {
         }
         let admin_token = secret("ADMIN_TOKEN");
         if admin_token.is_none() && !sandbox {
-            warnings.push("ADMIN_TOKEN is not set: /api/* answers without authentication".into());
+            warnings.push(
+                "ADMIN_TOKEN is not set: /api/* and the admin page stay closed until it is".into(),
+            );
         }
 
         let vtex_base_url = match (get("VTEX_BASE_URL"), get("VTEX_ACCOUNT")) {
@@ -373,7 +375,7 @@ mod tests {
         );
         assert_eq!(
             c.warnings,
-            ["ADMIN_TOKEN is not set: /api/* answers without authentication"]
+            ["ADMIN_TOKEN is not set: /api/* and the admin page stay closed until it is"]
         );
         let mut e = production();
         e.push(("VTEX_BASE_URL", "http://127.0.0.1:9000/"));

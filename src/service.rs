@@ -44,18 +44,28 @@ pub async fn handle<H: HttpClient, S: Store, R: Runtime>(
             Err(e) => Reply::error(503, format!("store does not answer: {e}")),
         },
         (_, ["api", rest @ ..]) => {
-            if let Some(token) = &engine.cfg.admin_token {
-                let given = req
-                    .authorization
-                    .as_deref()
-                    .and_then(|a| a.strip_prefix("Bearer "))
-                    .map(str::trim);
-                if !given.is_some_and(|g| token.matches(g)) {
+            match &engine.cfg.admin_token {
+                Some(token) => {
+                    let given = req
+                        .authorization
+                        .as_deref()
+                        .and_then(|a| a.strip_prefix("Bearer "))
+                        .map(str::trim);
+                    if !given.is_some_and(|g| token.matches(g)) {
+                        return Reply::error(
+                            401,
+                            "missing or wrong Authorization: Bearer token (ADMIN_TOKEN)",
+                        );
+                    }
+                }
+                // Open only in sandbox mode, where the data is the simulators'.
+                None if !engine.cfg.sandbox => {
                     return Reply::error(
                         401,
-                        "missing or wrong Authorization: Bearer token (ADMIN_TOKEN)",
+                        "ADMIN_TOKEN is not set: the API is closed until it is",
                     );
                 }
+                None => {}
             }
             api(engine, &req.method, rest, &req.query).await
         }

@@ -53,7 +53,9 @@ export async function runChaos({ orders = 500, kills = 5, seed = 1, drainMs = 18
     made.push({ ...build(world, 10000 + i, k[2]), kind: k[0], expect: k[3] });
   }
 
+  const runs = [];
   let svc = await startService(env);
+  runs.push(svc);
   const started = Date.now();
   let killed = 0;
   let hooksSent = 0;
@@ -92,6 +94,7 @@ export async function runChaos({ orders = 500, kills = 5, seed = 1, drainMs = 18
     killed += 1;
     log(`SIGKILL ${killed} at ${Date.now() - started} ms`);
     svc = await startService(env);
+    runs.push(svc);
   }
   await sending;
 
@@ -124,6 +127,8 @@ export async function runChaos({ orders = 500, kills = 5, seed = 1, drainMs = 18
     s.groups.flatMap((g) => g.codes).filter((c) => ineligible.some((o) => remote(o.code) === c)).length;
   const byKind = {};
   for (const o of made) byKind[o.kind] = (byKind[o.kind] ?? 0) + 1;
+  const secrets = [env.HOOK_SECRET, env.ADMIN_TOKEN, env.SKYHUB_API_KEY, env.SKYHUB_ACCOUNT_MANAGER_KEY, env.VTEX_APP_TOKEN];
+  const logs = runs.map((r) => r.out + r.err).join('\n');
   const figures = {
     orders: made.length,
     by_kind: byKind,
@@ -141,6 +146,8 @@ export async function runChaos({ orders = 500, kills = 5, seed = 1, drainMs = 18
     skyhub_429_from_limits: s.tooMany,
     oms_faults_injected: world.oms.faults.injected ?? 0,
     elapsed_ms: elapsedMs,
+    log_lines: logs.split('\n').length,
+    secrets_in_logs: secrets.filter((x) => logs.includes(x)).length,
     lost_orders: pending.map((o) => `${o.orderId} (${o.kind}): ${finals[o.orderId]}`),
   };
   await world.close();
@@ -159,7 +166,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     log: (m) => console.error(m),
   });
   console.log(JSON.stringify(figures, null, 2));
-  const ok = figures.lost === 0 && figures.duplicate_invoices === 0 && figures.duplicate_pickups === 0 && figures.wrongful_effects === 0;
+  const ok = figures.secrets_in_logs === 0 && figures.lost === 0 && figures.duplicate_invoices === 0 && figures.duplicate_pickups === 0 && figures.wrongful_effects === 0;
   console.log(ok ? 'chaos: 0 lost, 0 doubled, 0 wrongful' : 'chaos: FAILED');
   process.exit(ok ? 0 : 1);
 }

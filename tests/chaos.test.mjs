@@ -13,6 +13,8 @@ test('under random faults and kills: nothing lost, nothing doubled, nothing wron
   assert.equal(f.wrongful_effects, 0);
   assert.equal(f.ineligible_in_wrong_state, 0);
   assert.equal(f.kills, 2);
+  assert.equal(f.secrets_in_logs, 0);
+  assert.ok(f.log_lines > 100);
   assert.ok(f.skyhub_faults_injected > 20, `only ${f.skyhub_faults_injected} SkyHub faults injected`);
   assert.ok(f.oms_faults_injected > 0);
 });

@@ -101,6 +101,18 @@ test('the API needs the admin token; the admin page is served', async () => {
   assert.equal(unknown.status, 404);
 });
 
+test('without ADMIN_TOKEN the API stays closed outside sandbox mode', async () => {
+  const other = await startService(world.env({ ADMIN_TOKEN: '', DATABASE_URL: `sqlite:${world.dir}/closed.db` }));
+  try {
+    const r = await api(other.url, '/api/orders', { token: null });
+    assert.equal(r.status, 401);
+    assert.match(r.body.error, /ADMIN_TOKEN is not set/);
+    assert.match(other.out, /ADMIN_TOKEN is not set/);
+  } finally {
+    await other.stop();
+  }
+});
+
 test('list is newest first and paged', async () => {
   for (const n of [11, 12, 13]) {
     const { orderId } = addOrder(world, { n, kind: 'b2wentregacorreios' });
