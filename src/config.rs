@@ -358,6 +358,7 @@ mod tests {
             c.rate_limits,
             [
                 (RequestClass::OrdersGet, 1),
+                (RequestClass::OrdersList, 1),
                 (RequestClass::OrdersWrite, 9),
                 (RequestClass::Shipments, 9)
             ]
@@ -392,7 +393,8 @@ mod tests {
         }
         assert_eq!(c.b2w_affiliates, ["BWW", "SUB"]);
         assert_eq!(c.rate_limits[0], (RequestClass::OrdersGet, 2));
-        assert_eq!(c.rate_limits[1], (RequestClass::OrdersWrite, 9));
+        assert_eq!(c.rate_limits[1], (RequestClass::OrdersList, 1));
+        assert_eq!(c.rate_limits[2], (RequestClass::OrdersWrite, 9));
     }
 
     #[test]

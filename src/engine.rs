@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::config::Config;
@@ -19,8 +20,17 @@ use crate::skyhub::{self, classify_request, outcome, Listed, Outcome, ShipmentKi
 
 /// Hook bodies above this size are refused with 413.
 pub const HOOK_MAX_BYTES: usize = 64 * 1024;
-/// Orders taken per tick.
+/// Orders taken per pass of the orders lane.
 pub const BATCH: u32 = 100;
+/// Orders taken per pass of the collection lane: one listing scan serves them all.
+pub const COLLECTION_BATCH: u32 = 2_000;
+/// Orders worked on at once in the orders lane (their requests still go out at the rate limit).
+pub const CONCURRENCY: usize = 16;
+/// From this many orders of unknown delivery kind on, the list of approved orders is read.
+pub const KIND_LISTING_MIN_ORDERS: usize = 3;
+/// Pages of the approved-orders list read at most, and their size.
+pub const MAX_ORDER_LIST_PAGES: u32 = 20;
+pub const ORDER_LIST_PER_PAGE: u32 = 100;
 /// Retries of an OMS 404 before the order is marked failed.
 pub const OMS_NOT_FOUND_TRIES: u32 = 3;
 /// Tries of one listing page within a scan.
@@ -69,6 +79,15 @@ struct Claimed {
     lease_until: u64,
     /// The lease was lost to another worker: stop touching the order.
     lost: bool,
+}
+
+/// The two kinds of work, each with its own loop in the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Orders to read from OMS and invoice at SkyHub.
+    Orders,
+    /// Direct orders waiting for their PLP and pickup request.
+    Collection,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -246,42 +265,151 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
 
     // ---------------------------------------------------------------- work
 
-    /// Works through the orders that are due. The host calls it on a timer, one at a time.
+    /// Works through the orders that are due, both lanes side by side.
     pub async fn tick(&self) -> Result<TickReport> {
+        let (a, b) = futures::future::join(
+            self.tick_lane(Lane::Orders),
+            self.tick_lane(Lane::Collection),
+        )
+        .await;
+        let (a, b) = (a?, b?);
+        Ok(TickReport {
+            due: a.due + b.due,
+            claimed: a.claimed + b.claimed,
+        })
+    }
+
+    /// One pass over one lane's due orders. The host runs each lane in its own loop, so
+    /// that invoices and pickups never wait on each other; one pass of a lane at a time.
+    pub async fn tick_lane(&self, lane: Lane) -> Result<TickReport> {
         let now = self.rt.now();
-        let due = self.store.due(now, BATCH).await?;
+        let limit = match lane {
+            Lane::Orders => BATCH,
+            Lane::Collection => COLLECTION_BATCH,
+        };
+        let due = self.store.due(now, limit, lane == Lane::Collection).await?;
         let mut report = TickReport {
             due: due.len(),
             claimed: 0,
         };
-        let mut collection = Vec::new();
+        let mut claimed = Vec::with_capacity(due.len());
         for stored in due {
             if self.stopping.get() {
-                break; // orders not yet claimed stay due for the next start
+                break; // orders not claimed stay due for the next start
             }
-            let Some(mut c) = self.claim(stored).await? else {
-                continue;
-            };
-            report.claimed += 1;
-            self.advance(&mut c).await?;
-            if c.rec.state == State::CollectionPending
-                && c.rec.next_at.is_some_and(|t| t <= self.rt.now())
-                && !c.lost
+            if let Some(c) = self.claim(stored).await? {
+                claimed.push(c);
+            }
+        }
+        report.claimed = claimed.len();
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let worked = match lane {
+            Lane::Orders => self.work_orders(&mut claimed).await,
+            Lane::Collection if self.stopping.get() => Ok(()),
+            Lane::Collection => self.collect(&mut claimed).await,
+        };
+        // Every claim is released, even after a store error, so nothing waits for its lease.
+        let mut released = Ok(());
+        for c in &mut claimed {
+            if let Err(e) = self.release(c).await {
+                released = Err(e);
+            }
+        }
+        worked.and(released).map(|()| report)
+    }
+
+    /// The orders lane: OMS reads, then the delivery kinds in one listing, then invoices;
+    /// each step runs `CONCURRENCY` orders at a time, paced by the rate limiter.
+    async fn work_orders(&self, claimed: &mut [Claimed]) -> Result<()> {
+        let first_error: RefCell<Option<Error>> = RefCell::new(None);
+        let keep = |r: Result<()>| {
+            if let Err(e) = r {
+                first_error.borrow_mut().get_or_insert(e);
+            }
+        };
+        futures::stream::iter(claimed.iter_mut())
+            .for_each_concurrent(CONCURRENCY, |c| async {
+                if self.stopping.get() || c.lost {
+                    return;
+                }
+                let needs_read = c.rec.state == State::WaitingInvoice
+                    || (c.rec.refresh && c.rec.state == State::InvoicePending);
+                c.rec.refresh = false;
+                if needs_read {
+                    keep(self.read_oms(c).await);
+                }
+            })
+            .await;
+        if !self.stopping.get() {
+            self.learn_kinds(claimed).await;
+        }
+        futures::stream::iter(claimed.iter_mut())
+            .for_each_concurrent(CONCURRENCY, |c| async {
+                if self.stopping.get() || c.lost || c.rec.state != State::InvoicePending {
+                    return;
+                }
+                if c.rec.next_at.is_some_and(|t| t <= self.rt.now()) {
+                    keep(self.send_invoices(c).await);
+                }
+            })
+            .await;
+        match first_error.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Learns the delivery kind of the orders about to be invoiced from SkyHub's list of
+    /// approved orders (many orders a request) instead of one `GET /orders/{code}` each.
+    /// Orders the list does not show are read one by one later.
+    async fn learn_kinds(&self, claimed: &mut [Claimed]) {
+        let mut unknown: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, c) in claimed.iter().enumerate() {
+            if c.rec.state == State::InvoicePending && c.rec.delivery.is_none() && !c.lost {
+                if let Some(code) = &c.rec.skyhub_code {
+                    unknown
+                        .entry(code.as_str().to_string())
+                        .or_default()
+                        .push(i);
+                }
+            }
+        }
+        // A handful of orders is cheaper read one by one than by paging a long list.
+        if unknown.len() < KIND_LISTING_MIN_ORDERS {
+            return;
+        }
+        for page in 1..=MAX_ORDER_LIST_PAGES {
+            let resp = match self
+                .skyhub(&self.cfg.skyhub.list_orders(page, ORDER_LIST_PER_PAGE))
+                .await
             {
-                collection.push(c);
-            } else {
-                self.release(&mut c).await?;
+                Ok(r) if (200..300).contains(&r.status) => r,
+                _ => return, // the orders are read one by one instead
+            };
+            let Ok(listed) = skyhub::parse_order_list(&resp.body) else {
+                return;
+            };
+            if listed.is_empty() {
+                return;
+            }
+            let now = self.rt.now();
+            for o in listed {
+                if let Some(idx) = unknown.remove(&o.code) {
+                    for i in idx {
+                        let kind = o.kind();
+                        claimed[i].rec.delivery = Some(kind);
+                        claimed[i]
+                            .rec
+                            .note(now, format!("SkyHub delivery: {}", kind.as_str()));
+                    }
+                }
+            }
+            if unknown.is_empty() {
+                return;
             }
         }
-        if !collection.is_empty() {
-            if !self.stopping.get() {
-                self.collect(&mut collection).await?;
-            }
-            for c in &mut collection {
-                self.release(c).await?;
-            }
-        }
-        Ok(report)
     }
 
     async fn claim(&self, stored: Stored) -> Result<Option<Claimed>> {
@@ -361,21 +489,6 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             // a hook came in while the order was read: read it again
             c.rec.next_at = Some(self.rt.now());
             self.write(c, false).await?;
-        }
-        Ok(())
-    }
-
-    async fn advance(&self, c: &mut Claimed) -> Result<()> {
-        let needs_read = matches!(c.rec.state, State::WaitingInvoice)
-            || (c.rec.refresh && c.rec.state == State::InvoicePending);
-        if needs_read {
-            c.rec.refresh = false;
-            self.read_oms(c).await?;
-        } else {
-            c.rec.refresh = false;
-        }
-        if c.rec.state == State::InvoicePending && !c.lost {
-            self.send_invoices(c).await?;
         }
         Ok(())
     }
@@ -662,7 +775,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             if in_doubt {
                 c.rec.note(
                     now,
-                    "checked SkyHub for invoices that may have been sent before a restart",
+                    "checked SkyHub for invoices whose answer was lost (a timeout, an error, a restart)",
                 );
             }
             self.commit(c).await?;
@@ -803,7 +916,15 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 idx.filter_map(|i| batch[i].rec.skyhub_code.as_ref().map(|c| c.remote().0))
                     .collect()
             };
-        let mut open: Vec<usize> = (0..batch.len()).filter(|&i| !batch[i].lost).collect();
+        let now = self.rt.now();
+        let mut open: Vec<usize> = (0..batch.len())
+            .filter(|&i| {
+                let r = &batch[i].rec;
+                !batch[i].lost
+                    && r.state == State::CollectionPending
+                    && r.next_at.is_some_and(|t| t <= now)
+            })
+            .collect();
 
         // 1. Group the orders SkyHub offers for grouping into PLPs.
         let want = wanted(

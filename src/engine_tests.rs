@@ -254,6 +254,15 @@ fn a_backlog_never_exceeds_the_limits_and_batches_the_pickups() {
             .count(),
         60
     );
+    let single_reads = calls
+        .iter()
+        .filter(|x| x.method == "GET" && x.path.starts_with("/orders/"))
+        .count();
+    let list_reads = calls.iter().filter(|x| x.path == "/orders").count();
+    assert!(
+        single_reads < 10 && list_reads >= 1,
+        "{single_reads} single reads, {list_reads} list reads: kinds not learnt from the list"
+    );
     let groups = calls
         .iter()
         .filter(|x| x.method == "POST" && x.path == "/shipments/b2w")

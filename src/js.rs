@@ -36,7 +36,12 @@ extern "C" {
         expected: f64,
     ) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = due)]
-    fn js_due(this: &JsStore, now: f64, limit: u32) -> std::result::Result<JsValue, JsValue>;
+    fn js_due(
+        this: &JsStore,
+        now: f64,
+        limit: u32,
+        collection: bool,
+    ) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = list)]
     fn js_list(
         this: &JsStore,
@@ -153,8 +158,8 @@ impl Store for JsStoreAdapter {
             .await?
             .is_truthy())
     }
-    async fn due(&self, now: u64, limit: u32) -> Result<Vec<Stored>> {
-        stored_list(&settle(self.0.js_due(now as f64, limit)).await?)
+    async fn due(&self, now: u64, limit: u32, collection: bool) -> Result<Vec<Stored>> {
+        stored_list(&settle(self.0.js_due(now as f64, limit, collection)).await?)
     }
     async fn list(&self, state: Option<State>, limit: u32, offset: u32) -> Result<Vec<Stored>> {
         let state = state.map(|s| s.as_str().to_string());

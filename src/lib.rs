@@ -97,14 +97,18 @@ impl Service {
         self.engine.stop();
     }
 
-    /// Works through the due orders once; resolves to `{due, claimed}`.
-    pub fn tick(&self) -> js_sys::Promise {
+    /// Works through the due orders once; resolves to `{due, claimed}`. `lane` is `"orders"`
+    /// or `"collection"` (the host runs one loop for each), or omitted for both.
+    pub fn tick(&self, lane: Option<String>) -> js_sys::Promise {
         let engine = self.engine.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let r = engine
-                .tick()
-                .await
-                .map_err(|e| JsValue::from(JsError::new(&e.to_string())))?;
+            let r = match lane.as_deref() {
+                Some("orders") => engine.tick_lane(engine::Lane::Orders).await,
+                Some("collection") => engine.tick_lane(engine::Lane::Collection).await,
+                None => engine.tick().await,
+                Some(other) => return Err(JsError::new(&format!("unknown lane {other:?}")).into()),
+            }
+            .map_err(|e| JsValue::from(JsError::new(&e.to_string())))?;
             let o = js_sys::Object::new();
             js_sys::Reflect::set(&o, &"due".into(), &JsValue::from(r.due as u32))?;
             js_sys::Reflect::set(&o, &"claimed".into(), &JsValue::from(r.claimed as u32))?;

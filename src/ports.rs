@@ -39,8 +39,9 @@ pub trait Store {
     async fn insert(&self, rec: &OrderRecord) -> Result<bool>;
     /// Replaces the record if it is still at `expected`; the new version is `expected + 1`.
     async fn update(&self, rec: &OrderRecord, expected: u64) -> Result<bool>;
-    /// Records whose `next_at` has come, oldest first.
-    async fn due(&self, now: u64, limit: u32) -> Result<Vec<Stored>>;
+    /// Records whose `next_at` has come, oldest first: those in `collection_pending` when
+    /// `collection`, the others otherwise.
+    async fn due(&self, now: u64, limit: u32, collection: bool) -> Result<Vec<Stored>>;
     /// Records, newest first, optionally of one state.
     async fn list(&self, state: Option<State>, limit: u32, offset: u32) -> Result<Vec<Stored>>;
     /// Number of records per state.

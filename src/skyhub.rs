@@ -42,8 +42,10 @@ impl ShipmentKind {
 /// SkyHub limits requests per endpoint and method; these are the classes the core uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RequestClass {
-    /// `GET /orders…`: 1 request/s.
+    /// `GET /orders/{code}`: 1 request/s.
     OrdersGet,
+    /// `GET /orders` (the list): 1 request/s, counted apart from single orders.
+    OrdersList,
     /// `POST /orders/{code}/…`: 9 requests/s.
     OrdersWrite,
     /// `/shipments/b2w…`: 9 requests/s per method.
@@ -51,14 +53,16 @@ pub enum RequestClass {
 }
 
 impl RequestClass {
-    pub const ALL: [RequestClass; 3] = [
+    pub const ALL: [RequestClass; 4] = [
         RequestClass::OrdersGet,
+        RequestClass::OrdersList,
         RequestClass::OrdersWrite,
         RequestClass::Shipments,
     ];
     pub fn name(self) -> &'static str {
         match self {
             RequestClass::OrdersGet => "orders_get",
+            RequestClass::OrdersList => "orders_list",
             RequestClass::OrdersWrite => "orders_write",
             RequestClass::Shipments => "shipments",
         }
@@ -69,7 +73,7 @@ impl RequestClass {
     /// The documented limit, requests per second.
     pub fn documented_limit(self) -> u32 {
         match self {
-            RequestClass::OrdersGet => 1,
+            RequestClass::OrdersGet | RequestClass::OrdersList => 1,
             RequestClass::OrdersWrite | RequestClass::Shipments => 9,
         }
     }
@@ -190,6 +194,16 @@ impl SkyhubApi {
         )
     }
 
+    /// `GET /orders` of approved orders (`payment_received`), the ones about to be invoiced.
+    pub fn list_orders(&self, page: u32, per_page: u32) -> HttpRequest {
+        self.request(
+            "GET",
+            &format!("/orders?page={page}&per_page={per_page}&filters%5Bstatuses%5D%5B%5D=payment_received"),
+            None,
+            None,
+        )
+    }
+
     pub fn to_group(&self, offset: u32) -> HttpRequest {
         self.request(
             "GET",
@@ -224,6 +238,8 @@ impl SkyhubApi {
 pub fn classify_request(req: &HttpRequest) -> RequestClass {
     if req.url.contains("/shipments/") {
         RequestClass::Shipments
+    } else if req.method == "GET" && req.url.contains("/orders?") {
+        RequestClass::OrdersList
     } else if req.method == "GET" {
         RequestClass::OrdersGet
     } else {
@@ -309,6 +325,45 @@ impl SkyhubOrder {
             .flatten()
             .any(|i| i.key.as_deref().map(str::trim) == Some(key))
     }
+}
+
+/// One order of `GET /orders`: its code and how it ships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedOrder {
+    pub code: String,
+    pub calculation_type: Option<String>,
+}
+
+impl ListedOrder {
+    pub fn kind(&self) -> ShipmentKind {
+        ShipmentKind::from_calculation_type(self.calculation_type.as_deref())
+    }
+}
+
+/// `{"total": N, "orders": [{"code": …, "calculation_type": …}, …]}`; entries without a
+/// string `code` are skipped.
+pub fn parse_order_list(body: &str) -> Result<Vec<ListedOrder>> {
+    let page: ListingPage = serde_json::from_str(body).map_err(|e| {
+        Error::Parse(format!(
+            "SkyHub order list is not in the expected shape: {e}"
+        ))
+    })?;
+    Ok(page
+        .orders
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| {
+            let code = v.get("code")?.as_str()?.to_string();
+            let calculation_type = v
+                .get("calculation_type")
+                .and_then(|c| c.as_str())
+                .map(str::to_string);
+            Some(ListedOrder {
+                code,
+                calculation_type,
+            })
+        })
+        .collect())
 }
 
 /// One order of a `to_group` or `collectables` page.
@@ -547,6 +602,10 @@ mod tests {
             RequestClass::OrdersGet
         );
         assert_eq!(
+            classify_request(&a.list_orders(1, 100)),
+            RequestClass::OrdersList
+        );
+        assert_eq!(
             classify_request(&a.invoice(&code, &inv(None, 0), ShipmentKind::Own)),
             RequestClass::OrdersWrite
         );
@@ -631,6 +690,22 @@ mod tests {
             ShipmentKind::Correios
         );
         assert!(SkyhubOrder::parse(r#"{"calculation_type":5}"#).is_err());
+    }
+
+    #[test]
+    fn order_lists() {
+        let l = parse_order_list(r#"{"total":3,"orders":[{"code":"A-1","calculation_type":"b2wentregadirect"},{"code":"A-2","calculation_type":null},{"x":1}]}"#).unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            (l[0].code.as_str(), l[0].kind()),
+            ("A-1", ShipmentKind::Direct)
+        );
+        assert_eq!(l[1].kind(), ShipmentKind::Own);
+        assert!(parse_order_list("<html>").is_err());
+        assert_eq!(
+            api().list_orders(2, 100).url,
+            "https://api.skyhub.com.br/orders?page=2&per_page=100&filters%5Bstatuses%5D%5B%5D=payment_received"
+        );
     }
 
     #[test]

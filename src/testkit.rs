@@ -70,12 +70,15 @@ impl Store for &MemStore {
             _ => Ok(false),
         }
     }
-    async fn due(&self, now: u64, limit: u32) -> Result<Vec<Stored>> {
+    async fn due(&self, now: u64, limit: u32, collection: bool) -> Result<Vec<Stored>> {
         let mut due: Vec<Stored> = self
             .rows
             .borrow()
             .values()
-            .filter(|(r, _)| r.next_at.is_some_and(|t| t <= now))
+            .filter(|(r, _)| {
+                r.next_at.is_some_and(|t| t <= now)
+                    && (r.state == State::CollectionPending) == collection
+            })
             .map(|(r, v)| Stored {
                 record: r.clone(),
                 version: *v,
@@ -275,6 +278,18 @@ impl Http<'_> {
                 && !o.grouped
         };
         match (req.method, path) {
+            ("GET", "/orders") => {
+                let per_page: usize = query.split('&').find_map(|kv| kv.strip_prefix("per_page=")).and_then(|v| v.parse().ok()).unwrap_or(30);
+                let page: usize = query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|v| v.parse().ok()).unwrap_or(1);
+                let approved: Vec<Value> = sky
+                    .iter()
+                    .filter(|(_, o)| o.status == "payment_received")
+                    .skip((page - 1) * per_page)
+                    .take(per_page)
+                    .map(|(c, o)| json!({ "code": c, "calculation_type": o.kind }))
+                    .collect();
+                (200, json!({ "total": approved.len(), "orders": approved }).to_string())
+            }
             ("GET", p) if p.starts_with("/orders/") => match sky.get(&p[8..]) {
                 Some(o) => (
                     200,

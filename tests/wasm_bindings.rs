@@ -55,7 +55,8 @@ export function memoryStore(asPromises) {
       rows.set(row.orderId, { ...row, version: expected + 1 });
       return wrap(true);
     },
-    due: (now, limit) => wrap([...rows.values()].filter((r) => r.nextAt !== null && r.nextAt <= now).slice(0, limit)),
+    due: (now, limit, collection) => wrap([...rows.values()]
+      .filter((r) => r.nextAt !== null && r.nextAt <= now && (r.state === 'collection_pending') === collection).slice(0, limit)),
     list: (state, limit, offset) => wrap([...rows.values()].filter((r) => !state || r.state === state).reverse().slice(offset, offset + limit)),
     counts: () => { const c = {}; for (const r of rows.values()) c[r.state] = (c[r.state] || 0) + 1; return wrap(c); },
     ping: () => { if (asPromises === 'broken') throw new Error('disk gone'); return wrap(true); },
@@ -207,10 +208,10 @@ async fn exercise_store(store: JsStoreAdapter) {
     assert!(store.get("nope").await.unwrap().is_none());
     let other = OrderRecord::new(OrderId::parse("BWW-2-01").unwrap(), 2_000);
     store.insert(&other).await.unwrap();
-    let due = store.due(5_000, 10).await.unwrap();
+    let due = store.due(5_000, 10, false).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].record.order_id.as_str(), "BWW-2-01");
-    assert!(store.due(1_500, 10).await.unwrap().is_empty());
+    assert!(store.due(1_500, 10, false).await.unwrap().is_empty());
     assert_eq!(
         store
             .list(Some(State::Invoiced), 10, 0)

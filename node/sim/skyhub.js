@@ -14,6 +14,7 @@ export function remoteCode(code) {
 
 function requestClass(method, path) {
   if (path.startsWith('/shipments/')) return `shipments_${method}`;
+  if (path === '/orders' && method === 'GET') return 'orders_list';
   if (path.startsWith('/orders')) return method === 'GET' ? 'orders_get' : 'orders_write';
   return 'other';
 }
@@ -34,7 +35,7 @@ export async function startSkyhub(opts = {}) {
   const o = {
     credentials: { email: 'sandbox@b2w-coleta.local', apiKey: 'sandbox-api-key', accountManagerKey: 'sandbox-am-key' },
     // requests per second per class, as SkyHub documents them
-    limits: { orders_get: 1, orders_write: 9, shipments_GET: 9, shipments_POST: 9 },
+    limits: { orders_get: 1, orders_list: 1, orders_write: 9, shipments_GET: 9, shipments_POST: 9 },
     windowMs: 1000,
     processingDelayMs: 300, // invoice → label → offered in to_group
     port: 0,
@@ -101,6 +102,14 @@ export async function startSkyhub(opts = {}) {
     }
 
     let m;
+    if (req.method === 'GET' && path === '/orders') {
+      const page = Math.max(1, Number(url.searchParams.get('page') || 1));
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') || 30)));
+      const statuses = url.searchParams.getAll('filters[statuses][]');
+      const all = [...orders.values()].filter((ord) => !statuses.length || statuses.includes(ord.status.code));
+      const visible = all.slice((page - 1) * perPage, page * perPage).map(({ invoicedAt, plp, requested, ...v }) => v);
+      return reply(200, { total: all.length, orders: visible });
+    }
     if (req.method === 'GET' && (m = path.match(/^\/orders\/([^/]+)$/))) {
       const ord = orders.get(m[1]);
       if (!ord) return reply(404, { error: `Pedido ${m[1]} não encontrado` });

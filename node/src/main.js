@@ -69,18 +69,24 @@ const server = http.createServer(async (req, res) => {
 });
 
 let stopping = false;
-let wake = null;
-async function workLoop() {
+const wakers = new Set();
+// One loop per lane: invoices and pickups never wait on each other.
+async function workLoop(lane) {
   while (!stopping) {
+    let claimed = 0;
     try {
-      await service.tick();
+      ({ claimed } = await service.tick(lane));
     } catch (e) {
-      log('error', 'work tick failed', { error: String(e?.message ?? e) });
+      log('error', 'work tick failed', { lane, error: String(e?.message ?? e) });
     }
     if (stopping) break;
+    if (claimed > 0) continue; // a backlog: straight on
     await new Promise((r) => {
-      wake = r;
-      setTimeout(r, cfg.tickMs);
+      wakers.add(r);
+      setTimeout(() => {
+        wakers.delete(r);
+        r();
+      }, cfg.tickMs);
     });
   }
 }
@@ -92,14 +98,14 @@ server.listen(cfg.port, cfg.host, () => {
   log('info', 'listening', { url: base, sandbox: cfg.sandbox });
   if (sandbox) printSandboxHelp(base);
 });
-const working = workLoop();
+const working = Promise.all([workLoop('orders'), workLoop('collection')]);
 
 async function shutdown(signal) {
   if (stopping) return;
   stopping = true;
   log('info', 'shutting down', { signal });
   service.stop();
-  wake?.();
+  for (const w of wakers) w();
   server.close();
   server.closeIdleConnections?.();
   const timer = setTimeout(() => {

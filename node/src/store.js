@@ -33,7 +33,7 @@ export class SqliteStore {
       update: this.db.prepare(`UPDATE orders SET state = @state, next_at = @nextAt, updated_at = @updatedAt,
         version = version + 1, data = @data WHERE order_id = @orderId AND version = @expected`),
       due: this.db.prepare(`SELECT data, version FROM orders WHERE next_at IS NOT NULL AND next_at <= ?
-        ORDER BY next_at, created_at LIMIT ?`),
+        AND (state = 'collection_pending') = ? ORDER BY next_at, created_at LIMIT ?`),
       listAll: this.db.prepare('SELECT data, version FROM orders ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?'),
       listState: this.db.prepare(`SELECT data, version FROM orders WHERE state = ?
         ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?`),
@@ -51,8 +51,8 @@ export class SqliteStore {
   update(row, expected) {
     return this.q.update.run({ ...row, expected }).changes === 1;
   }
-  due(now, limit) {
-    return this.q.due.all(now, limit);
+  due(now, limit, collection) {
+    return this.q.due.all(now, collection ? 1 : 0, limit);
   }
   list(state, limit, offset) {
     return state ? this.q.listState.all(state, limit, offset) : this.q.listAll.all(limit, offset);
