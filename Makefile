@@ -4,7 +4,7 @@ WASM_BINDGEN_VERSION := 0.2.130
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: setup build start run test test-rust test-wasm test-node chaos fmt clean
+.PHONY: setup build start run test test-rust test-wasm test-node chaos bench fmt clean
 
 setup: node/node_modules/.package-lock.json
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -35,6 +35,10 @@ test-wasm:
 
 test-node:
 	cd node && node --test --test-concurrency=1 ../tests/*.test.mjs
+
+# Benchmarks (not part of `make test`): writes bench/results.json; see BENCHMARKS.md.
+bench: build
+	node bench/run.mjs
 
 # The full chaos run (not part of `make test`, which runs a short one): see RELIABILITY.md.
 chaos: build

@@ -190,6 +190,19 @@ impl Config {
         }
 
         let rate_limits = parse_rate_limits(get("SKYHUB_RATE_LIMITS"))?;
+        let http_timeout_ms = number(
+            get("HTTP_TIMEOUT_MS"),
+            "HTTP_TIMEOUT_MS",
+            10_000,
+            100,
+            120_000,
+        )?;
+        let lease_ms = number(get("LEASE_MS"), "LEASE_MS", 60_000, 500, 3_600_000)?;
+        if lease_ms < 3 * http_timeout_ms {
+            return Err(Error::Config(format!(
+                "LEASE_MS ({lease_ms}) must be at least 3 × HTTP_TIMEOUT_MS ({http_timeout_ms}): a claim must outlive a request"
+            )));
+        }
 
         Ok(Config {
             port,
@@ -211,18 +224,12 @@ impl Config {
                 0,
                 10_000,
             )?,
-            http_timeout_ms: number(
-                get("HTTP_TIMEOUT_MS"),
-                "HTTP_TIMEOUT_MS",
-                10_000,
-                100,
-                120_000,
-            )? as u32,
+            http_timeout_ms: http_timeout_ms as u32,
             tick_ms: number(get("TICK_MS"), "TICK_MS", 500, 10, 60_000)?,
             collection_poll_ms: number(
                 get("COLLECTION_POLL_MS"),
                 "COLLECTION_POLL_MS",
-                5_000,
+                2_000,
                 10,
                 3_600_000,
             )?,
@@ -240,7 +247,7 @@ impl Config {
                 1_000,
                 86_400_000,
             )?,
-            lease_ms: number(get("LEASE_MS"), "LEASE_MS", 60_000, 500, 3_600_000)?,
+            lease_ms,
             warnings,
         })
     }

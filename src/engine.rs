@@ -16,7 +16,9 @@ use crate::oms::{Hook, OmsOrder};
 use crate::ports::{HttpClient, HttpRequest, HttpResponse, Runtime, Store, Stored};
 use crate::readiness::{decide, Readiness};
 use crate::record::{InvoiceStatus, InvoiceWork, OrderRecord, Stage, State};
-use crate::skyhub::{self, classify_request, outcome, Listed, Outcome, ShipmentKind, SkyhubOrder};
+use crate::skyhub::{
+    self, classify_request, outcome, Listed, Outcome, RequestClass, ShipmentKind, SkyhubOrder,
+};
 
 /// Hook bodies above this size are refused with 413.
 pub const HOOK_MAX_BYTES: usize = 64 * 1024;
@@ -33,6 +35,9 @@ pub const MAX_ORDER_LIST_PAGES: u32 = 20;
 pub const ORDER_LIST_PER_PAGE: u32 = 100;
 /// Retries of an OMS 404 before the order is marked failed.
 pub const OMS_NOT_FOUND_TRIES: u32 = 3;
+/// Orders per `to_group` / `collectables` page, as SkyHub's clients document it: a shorter
+/// page is the last.
+pub const LISTING_PAGE_SIZE: usize = 20;
 /// Tries of one listing page within a scan.
 pub const LISTING_PAGE_TRIES: u32 = 3;
 /// Listing pages read per scan, at most (20 orders a page).
@@ -104,6 +109,7 @@ pub struct Engine<H, S, R> {
     limiter: RefCell<RateLimiter>,
     metrics: RefCell<BTreeMap<String, u64>>,
     stopping: Cell<bool>,
+    next_collection_pass: Cell<u64>,
 }
 
 impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
@@ -122,6 +128,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             limiter: RefCell::new(limiter),
             metrics: RefCell::new(BTreeMap::new()),
             stopping: Cell::new(false),
+            next_collection_pass: Cell::new(0),
         }
     }
 
@@ -287,17 +294,27 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             Lane::Orders => BATCH,
             Lane::Collection => COLLECTION_BATCH,
         };
+        // One pickup pass per COLLECTION_POLL_MS at most: each pass scans SkyHub's listings
+        // once for every waiting order, so fewer, larger passes spend fewer requests.
+        if lane == Lane::Collection {
+            if now < self.next_collection_pass.get() {
+                return Ok(TickReport::default());
+            }
+            self.next_collection_pass
+                .set(now + self.cfg.collection_poll_ms);
+        }
         let due = self.store.due(now, limit, lane == Lane::Collection).await?;
         let mut report = TickReport {
             due: due.len(),
             claimed: 0,
         };
+        if self.stopping.get() {
+            return Ok(report); // orders not claimed stay due for the next start
+        }
+        // Claims (and releases below) go out together: the store commits them as one.
         let mut claimed = Vec::with_capacity(due.len());
-        for stored in due {
-            if self.stopping.get() {
-                break; // orders not claimed stay due for the next start
-            }
-            if let Some(c) = self.claim(stored).await? {
+        for c in futures::future::join_all(due.into_iter().map(|s| self.claim(s))).await {
+            if let Some(c) = c? {
                 claimed.push(c);
             }
         }
@@ -311,13 +328,10 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             Lane::Collection => self.collect(&mut claimed).await,
         };
         // Every claim is released, even after a store error, so nothing waits for its lease.
-        let mut released = Ok(());
-        for c in &mut claimed {
-            if let Err(e) = self.release(c).await {
-                released = Err(e);
-            }
-        }
-        worked.and(released).map(|()| report)
+        let released = futures::future::join_all(claimed.iter_mut().map(|c| self.release(c))).await;
+        worked
+            .and(released.into_iter().collect::<Result<()>>())
+            .map(|()| report)
     }
 
     /// The orders lane: OMS reads, then the delivery kinds in one listing, then invoices;
@@ -449,6 +463,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         }
         for _ in 0..20 {
             c.rec.updated_at = self.rt.now();
+            if keep_lease {
+                c.lease_until = c.rec.updated_at + self.cfg.lease_ms; // every write renews the lease
+            }
             let row = if keep_lease {
                 self.leased(c)
             } else {
@@ -684,8 +701,17 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
 
     /// Sends a SkyHub request within the class's rate limit.
     async fn skyhub(&self, req: &HttpRequest) -> Result<HttpResponse> {
-        let class = classify_request(req);
+        self.pace(classify_request(req)).await?;
+        self.call(req).await
+    }
+
+    /// Waits until a request of `class` may leave, and takes its place in the window.
+    /// `Err(Stopped)` when the service stops meanwhile: nothing was sent.
+    async fn pace(&self, class: RequestClass) -> Result<()> {
         loop {
+            if self.stopping.get() {
+                return Err(Error::Stopped); // not sent: the order resumes at the next start
+            }
             let now = self.rt.now();
             let wait = self.limiter.borrow_mut().delay(class, now);
             if wait == 0 {
@@ -694,6 +720,12 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             }
             self.rt.sleep(wait).await;
         }
+        Ok(())
+    }
+
+    /// Sends a request whose place in the rate limit `pace` already took.
+    async fn call(&self, req: &HttpRequest) -> Result<HttpResponse> {
+        let class = classify_request(req);
         let r = self.http.send(req, self.cfg.http_timeout_ms).await;
         let status = match &r {
             Ok(resp) => resp.status.to_string(),
@@ -785,6 +817,11 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             if c.rec.invoices[i].status == InvoiceStatus::Sent || c.lost {
                 continue;
             }
+            // The wait for the rate limit comes first; then the key is marked "sending", which
+            // also renews the lease, so no other worker takes the order while it waits.
+            if self.pace(RequestClass::OrdersWrite).await.is_err() {
+                return Ok(()); // stopping: not sent, the order resumes at the next start
+            }
             c.rec.invoices[i].status = InvoiceStatus::Sending;
             self.commit(c).await?;
             if c.lost {
@@ -793,7 +830,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             let key = c.rec.invoices[i].key.clone();
             let req = self.cfg.skyhub.invoice(&code, &c.rec.invoices[i], kind);
             let what = format!("sending NF-e {key} of {code}");
-            match self.skyhub(&req).await {
+            match self.call(&req).await {
                 Err(e) => {
                     // It may have arrived: the key stays "sending" and is checked before resending.
                     self.retry_after(c, format!("{what}: {e}"), Wait::InDoubt);
@@ -886,15 +923,18 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                     return Err(err);
                 }
             };
+            let full_page = orders.len() >= LISTING_PAGE_SIZE;
             let fresh: Vec<Listed> = orders
                 .into_iter()
                 .filter(|o| seen.insert(o.code.clone()))
                 .collect();
+            // A short page is the last one; a page of codes already seen means SkyHub
+            // ignored the offset.
             if fresh.is_empty() {
                 break;
             }
             all.extend(fresh);
-            if wanted.iter().all(|w| seen.contains(w)) {
+            if !full_page || wanted.iter().all(|w| seen.contains(w)) {
                 break;
             }
         }
@@ -1012,6 +1052,9 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .filter_map(|&i| listed_in(&ready, &batch[i]).map(|code| (i, code)))
             .collect();
         for chunk in confirmable.chunks(skyhub::CONFIRM_MAX_ORDERS) {
+            if self.pace(RequestClass::Shipments).await.is_err() {
+                return Ok(()); // stopping: nothing sent
+            }
             for &(i, _) in chunk {
                 batch[i].rec.confirming = true;
                 self.commit(&mut batch[i]).await?;
@@ -1026,9 +1069,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             }
             let codes: Vec<String> = chunk.iter().map(|(_, c)| c.clone()).collect();
             let what = format!("requesting the pickup of {} order(s)", codes.len());
-            let res = self
-                .skyhub(&self.cfg.skyhub.confirm_collection(&codes))
-                .await;
+            let res = self.call(&self.cfg.skyhub.confirm_collection(&codes)).await;
             let (out, refused) = match &res {
                 Ok(resp) => (
                     outcome(&what, resp),

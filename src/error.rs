@@ -15,6 +15,8 @@ pub enum Error {
     Store(String),
     /// A request could not be completed: connection refused, reset, timed out.
     Network(String),
+    /// The service is shutting down: the request was not sent.
+    Stopped,
 }
 
 impl fmt::Display for Error {
@@ -24,6 +26,7 @@ impl fmt::Display for Error {
             Error::Parse(m) => write!(f, "{m}"),
             Error::Store(m) => write!(f, "store: {m}"),
             Error::Network(m) => write!(f, "network: {m}"),
+            Error::Stopped => write!(f, "not sent: the service is stopping"),
         }
     }
 }

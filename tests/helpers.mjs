@@ -42,7 +42,7 @@ export async function startWorld({ skyhub = {}, oms = {} } = {}) {
         TICK_MS: '50',
         COLLECTION_POLL_MS: '200',
         HTTP_TIMEOUT_MS: '1000',
-        LEASE_MS: '1500',
+        LEASE_MS: '3000',
         ...extra,
       };
     },

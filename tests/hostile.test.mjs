@@ -117,11 +117,11 @@ test('bad SkyHub answers are retried; a huge to_group listing is paged through',
 });
 
 test('SIGTERM under a backlog stops taking work and loses nothing', async () => {
-  const w = await startWorld({ skyhub: { limits: { orders_get: 1, orders_write: 9, shipments_GET: 9, shipments_POST: 9 } } });
-  const env = w.env({ SKYHUB_RATE_LIMITS: 'orders_get=1' });
+  const w = await startWorld({ skyhub: { limits: { orders_get: 1, orders_list: 1, orders_write: 2, shipments_GET: 9, shipments_POST: 9 } } });
+  const env = w.env({ SKYHUB_RATE_LIMITS: 'orders_write=2' });
   let s = await startService(env);
   try {
-    const orders = Array.from({ length: 8 }, (_, i) => addOrder(w, { n: 600 + i }));
+    const orders = Array.from({ length: 24 }, (_, i) => addOrder(w, { n: 600 + i }));
     for (const o of orders) await hook(s.url, o.orderId);
     await waitFor('a first invoice', () => w.skyhub.stats.invoices.length >= 1);
     const stopped = await s.stop('SIGTERM');

@@ -29,7 +29,7 @@ export async function startOms(opts = {}) {
     }
     const m = req.method === 'GET' && path.match(/^\/api\/oms\/pvt\/orders\/([^/]+)$/);
     if (!m) return reply(404, { error: { code: '1', message: 'Not found' } });
-    const order = orders.get(m[1]);
+    const order = orders.get(m[1]) ?? o.fallback?.(m[1]);
     if (!order) return reply(404, { error: { code: '1', message: `Order ${m[1]} not found` } });
     return reply(200, order);
   }

@@ -98,7 +98,9 @@ server.listen(cfg.port, cfg.host, () => {
   log('info', 'listening', { url: base, sandbox: cfg.sandbox });
   if (sandbox) printSandboxHelp(base);
 });
-const working = Promise.all([workLoop('orders'), workLoop('collection')]);
+// Two passes of the orders lane overlap: while one sends its invoices, the next reads its
+// orders from OMS, so the invoice budget never idles. Claims keep them apart.
+const working = Promise.all([workLoop('orders'), workLoop('orders'), workLoop('collection')]);
 
 async function shutdown(signal) {
   if (stopping) return;

@@ -1,5 +1,10 @@
 // The order store behind the core's Store port: one SQLite table, the record as JSON plus
 // the columns it is queried by, and a version for compare-and-set.
+//
+// Writes are group-committed: the inserts and updates asked for within one turn of the event
+// loop run in one transaction, one fsync for all, and each promise resolves once that
+// transaction is on disk. Reads see committed data; a compare-and-set on a stale version
+// simply fails, and the core reads again.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,16 +45,40 @@ export class SqliteStore {
       counts: this.db.prepare('SELECT state, COUNT(*) AS n FROM orders GROUP BY state'),
       ping: this.db.prepare('SELECT 1'),
     };
+    this.pending = [];
+    this.commitAll = this.db.transaction((batch) => {
+      for (const w of batch) w.result = w.run();
+    });
+  }
+
+  /** Queues a write for the next group commit; resolves to its result once durable. */
+  write(run) {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ run, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  flush() {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.commitAll(batch);
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    for (const w of batch) w.resolve(w.result);
   }
 
   get(orderId) {
     return this.q.get.get(orderId) ?? null;
   }
   insert(row) {
-    return this.q.insert.run(row).changes === 1;
+    return this.write(() => this.q.insert.run(row).changes === 1);
   }
   update(row, expected) {
-    return this.q.update.run({ ...row, expected }).changes === 1;
+    return this.write(() => this.q.update.run({ ...row, expected }).changes === 1);
   }
   due(now, limit, collection) {
     return this.q.due.all(now, collection ? 1 : 0, limit);
@@ -67,6 +96,7 @@ export class SqliteStore {
     return true;
   }
   close() {
+    if (this.pending.length) this.flush();
     this.db.close();
   }
 }
