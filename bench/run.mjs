@@ -48,6 +48,7 @@ async function hookBench() {
   fig('hook_floor_p99_ms', +f.p99.toFixed(2), null, 'the same load against bench/floor.mjs: Node http + one SQLite upsert per request, same pragmas');
   fig('hook_p99_ratio', +(s.p99 / f.p99).toFixed(2), '≤ 1.5', 'hook_p99_ms / hook_floor_p99_ms');
   fig('hook_p50_ms', +s.p50.toFixed(2), null, 'median of the same run');
+  fig('hook_floor_p50_ms', +f.p50.toFixed(2), null, 'median of the floor run');
   fig('hook_errors', s.errors, '0', 'non-200 answers or failed connections');
   fig('hooks_recorded', `${recorded} of ${total} (${rows} orders stored)`, 'all', 'b2w_coleta_hooks_total{outcome="recorded"} after the run');
 }

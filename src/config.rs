@@ -30,6 +30,8 @@ pub struct Config {
     pub retry_max_ms: u64,
     /// How long a worker's claim on an order lasts: after a crash its orders come back then.
     pub lease_ms: u64,
+    /// `LOG_LEVEL=debug`: also a line per hook received.
+    pub debug: bool,
     /// Things worth a line at start-up that do not stop it.
     pub warnings: Vec<String>,
 }
@@ -189,7 +191,11 @@ impl Config {
             ));
         }
 
-        let rate_limits = parse_rate_limits(get("SKYHUB_RATE_LIMITS"))?;
+        let mut rate_limits = parse_rate_limits(get("SKYHUB_RATE_LIMITS"))?;
+        rate_limits.push((
+            RequestClass::Oms,
+            number(get("OMS_RATE_LIMIT"), "OMS_RATE_LIMIT", 100, 1, 10_000)? as u32,
+        ));
         let http_timeout_ms = number(
             get("HTTP_TIMEOUT_MS"),
             "HTTP_TIMEOUT_MS",
@@ -248,6 +254,15 @@ impl Config {
                 86_400_000,
             )?,
             lease_ms,
+            debug: match get("LOG_LEVEL").unwrap_or("info") {
+                "info" => false,
+                "debug" => true,
+                other => {
+                    return Err(Error::Config(format!(
+                        "LOG_LEVEL must be info or debug, got {other:?}"
+                    )))
+                }
+            },
             warnings,
         })
     }
@@ -367,7 +382,8 @@ mod tests {
                 (RequestClass::OrdersGet, 1),
                 (RequestClass::OrdersList, 1),
                 (RequestClass::OrdersWrite, 9),
-                (RequestClass::Shipments, 9)
+                (RequestClass::Shipments, 9),
+                (RequestClass::Oms, 100)
             ]
         );
         assert!(c.warnings.is_empty());

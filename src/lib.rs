@@ -92,6 +92,40 @@ impl Service {
         })
     }
 
+    /// The same routes without building web-standard objects: the Node host's fast path.
+    /// Resolves to `{status, contentType, body}`.
+    pub fn handle(
+        &self,
+        method: String,
+        path: String,
+        query: String,
+        authorization: Option<String>,
+        hook_secret: Option<String>,
+        body: String,
+    ) -> js_sys::Promise {
+        let engine = self.engine.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let incoming = service::Incoming {
+                method,
+                path,
+                query,
+                authorization,
+                hook_secret,
+                body,
+            };
+            let reply = service::handle(&engine, &incoming).await;
+            let o = js_sys::Object::new();
+            js_sys::Reflect::set(&o, &"status".into(), &JsValue::from(reply.status))?;
+            js_sys::Reflect::set(
+                &o,
+                &"contentType".into(),
+                &JsValue::from_str(reply.content_type),
+            )?;
+            js_sys::Reflect::set(&o, &"body".into(), &JsValue::from_str(&reply.body))?;
+            Ok(o.into())
+        })
+    }
+
     /// Stops taking work (graceful shutdown): a tick under way finishes the order in hand.
     pub fn stop(&self) {
         self.engine.stop();

@@ -50,6 +50,8 @@ pub enum RequestClass {
     OrdersWrite,
     /// `/shipments/b2w…`: 9 requests/s per method.
     Shipments,
+    /// VTEX OMS order reads (not SkyHub): 6,000 a minute per account.
+    Oms,
 }
 
 impl RequestClass {
@@ -65,6 +67,7 @@ impl RequestClass {
             RequestClass::OrdersList => "orders_list",
             RequestClass::OrdersWrite => "orders_write",
             RequestClass::Shipments => "shipments",
+            RequestClass::Oms => "oms",
         }
     }
     pub fn from_name(s: &str) -> Option<RequestClass> {
@@ -75,6 +78,7 @@ impl RequestClass {
         match self {
             RequestClass::OrdersGet | RequestClass::OrdersList => 1,
             RequestClass::OrdersWrite | RequestClass::Shipments => 9,
+            RequestClass::Oms => 100,
         }
     }
 }

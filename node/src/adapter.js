@@ -27,6 +27,20 @@ export async function toRequest(req, maxBody) {
   return new Request(url, init);
 }
 
+/** The body of a Node request as text; `BodyTooLarge` past `maxBody` bytes. */
+export async function readBody(req, maxBody) {
+  if (req.method === 'GET' || req.method === 'HEAD') return '';
+  if (Number(req.headers['content-length'] || 0) > maxBody) throw new BodyTooLarge();
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > maxBody) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function writeResponse(res, response) {
   const headers = {};
   response.headers.forEach((v, k) => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { readFileSync, rmSync } from 'node:fs';
 import { Service, parseConfig } from './wasm.js';
 import { openStore } from './store.js';
-import { toRequest, writeResponse, sendJson, BodyTooLarge } from './adapter.js';
+import { readBody, sendJson, BodyTooLarge } from './adapter.js';
 
 const MAX_BODY = 64 * 1024;
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -56,8 +56,15 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': adminPage.length });
       return res.end(adminPage);
     }
-    const response = await service.fetch(await toRequest(req, MAX_BODY));
-    await writeResponse(res, response);
+    // The core's routes, without building web-standard Request/Response objects on this
+    // hot path (the exported `fetch(Request)` serves hosts that have them natively).
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const query = q < 0 ? '' : req.url.slice(q + 1);
+    const h = req.headers;
+    const reply = await service.handle(req.method, path, query, h.authorization, h['x-hook-secret'], await readBody(req, MAX_BODY));
+    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
+    res.end(reply.body);
   } catch (e) {
     if (e instanceof BodyTooLarge) {
       res.setHeader('connection', 'close');
