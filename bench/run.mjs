@@ -58,7 +58,7 @@ async function drainBench() {
   const limits = { orders_get: 10, orders_list: 10, orders_write: 90, shipments_GET: 90, shipments_POST: 90 };
   const world = await startWorld({ skyhub: { limits, processingDelayMs: 200 } });
   for (let i = 0; i < N; i++) addOrder(world, { n: 50000 + i, kind: 'b2wentregadirect' });
-  const svc = await startService(world.env({ SKYHUB_RATE_LIMITS: 'orders_get=10,orders_list=10,orders_write=90,shipments=90', COLLECTION_POLL_MS: '500', TICK_MS: '50' }));
+  const svc = await startService(world.env({ SKYHUB_RATE_LIMITS: 'orders_get=10,orders_list=10,orders_write=90,shipments=90', OMS_RATE_LIMIT: '1000', COLLECTION_POLL_MS: '500', TICK_MS: '50' }));
   await sleep(1500); // the limiter's start-up window
   const t0 = Date.now();
   const ids = [...world.oms.orders.keys()];
@@ -82,7 +82,7 @@ async function drainBench() {
   }
   await svc.stop();
   await world.close();
-  fig('drain_s', +drainS.toFixed(2), null, `${N} invoiced Direct orders hooked at once; limits ×10; first hook to last confirm_collection`);
+  fig('drain_s', +drainS.toFixed(2), null, `${N} invoiced Direct orders hooked at once; SkyHub limits and OMS_RATE_LIMIT ×10; COLLECTION_POLL_MS=500; first hook to last confirm_collection`);
   fig('drain_ratio', +(drainS / bound).toFixed(3), '≤ 1.10', `drain_s / (${N} invoices / 90 per s = ${bound.toFixed(2)} s)`);
   fig('skyhub_429', world.skyhub.stats.tooMany, '0', '429s the simulator answered for going over its limits');
   fig('requests_per_order', +(requests / N).toFixed(3), '≤ 1.3', `all SkyHub requests of the run / ${N}: ${JSON.stringify(byClass)}`);
