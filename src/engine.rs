@@ -949,54 +949,78 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         Ok(all)
     }
 
+    /// Scans a listing for the orders `among` of the batch; the scan may stop once every one of
+    /// `wanted` is seen. `Some` of those listed, with their code as listed; `None` when the scan
+    /// failed, every order of `among` then retried.
+    async fn find_listed(
+        &self,
+        batch: &mut [Claimed],
+        among: &[usize],
+        wanted: &[usize],
+        what: &str,
+        page: impl Fn(u32) -> HttpRequest,
+    ) -> Option<Vec<(usize, String)>> {
+        let want: BTreeSet<String> = wanted
+            .iter()
+            .filter_map(|&i| batch[i].rec.skyhub_code.as_ref().map(|c| c.remote().0))
+            .collect();
+        match self.scan(what, &want, page).await {
+            Ok(list) => Some(
+                among
+                    .iter()
+                    .filter_map(|&i| {
+                        let code = batch[i].rec.skyhub_code.as_ref()?;
+                        let remote = code.remote();
+                        let listed = list
+                            .iter()
+                            .find(|l| l.code == remote.as_str() || l.code == code.as_str())?;
+                        Some((i, listed.code.clone()))
+                    })
+                    .collect(),
+            ),
+            Err(m) => {
+                for &i in among {
+                    self.retry(&mut batch[i], m.clone());
+                }
+                None
+            }
+        }
+    }
+
     /// The Direct pickup for a batch of `collection_pending` orders: one scan of each listing
     /// serves them all; grouping and confirming go out in batches.
     async fn collect(&self, batch: &mut [Claimed]) -> Result<()> {
-        let listed_in = |list: &[Listed], c: &Claimed| -> Option<String> {
-            let code = c.rec.skyhub_code.as_ref()?;
-            let remote = code.remote();
-            list.iter()
-                .find(|l| l.code == remote.as_str() || l.code == code.as_str())
-                .map(|l| l.code.clone())
+        let still_open = |c: &Claimed, now: u64| {
+            !c.lost
+                && c.rec.state == State::CollectionPending
+                && c.rec.next_at.is_some_and(|t| t <= now)
         };
-        let wanted =
-            |batch: &[Claimed], idx: &mut dyn Iterator<Item = usize>| -> BTreeSet<String> {
-                idx.filter_map(|i| batch[i].rec.skyhub_code.as_ref().map(|c| c.remote().0))
-                    .collect()
-            };
         let now = self.rt.now();
         let mut open: Vec<usize> = (0..batch.len())
-            .filter(|&i| {
-                let r = &batch[i].rec;
-                !batch[i].lost
-                    && r.state == State::CollectionPending
-                    && r.next_at.is_some_and(|t| t <= now)
-            })
+            .filter(|&i| still_open(&batch[i], now))
             .collect();
 
         // 1. Group the orders SkyHub offers for grouping into PLPs.
-        let want = wanted(
-            batch,
-            &mut open.iter().copied().filter(|&i| !batch[i].rec.grouped),
-        );
-        let to_group = match self
-            .scan("listing orders to group", &want, |o| {
-                self.cfg.skyhub.to_group(o)
-            })
-            .await
-        {
-            Ok(l) => l,
-            Err(m) => {
-                for &i in &open {
-                    self.retry(&mut batch[i], m.clone());
-                }
-                return Ok(());
-            }
-        };
-        let groupable: Vec<(usize, String)> = open
+        // The scan stops once every order not yet grouped is seen; any open order it lists
+        // (one an operator ungrouped, say) is grouped again.
+        let ungrouped: Vec<usize> = open
             .iter()
-            .filter_map(|&i| listed_in(&to_group, &batch[i]).map(|code| (i, code)))
+            .copied()
+            .filter(|&i| !batch[i].rec.grouped)
             .collect();
+        let to_group = |o| self.cfg.skyhub.to_group(o);
+        let Some(groupable) = self
+            .find_listed(
+                batch,
+                &open,
+                &ungrouped,
+                "listing orders to group",
+                to_group,
+            )
+            .await
+        else {
+            return Ok(());
+        };
         for chunk in groupable.chunks(skyhub::PLP_MAX_ORDERS) {
             let codes: Vec<_> = chunk
                 .iter()
@@ -1030,35 +1054,20 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 }
             }
         }
-        open.retain(|&i| {
-            batch[i].rec.state == State::CollectionPending
-                && batch[i].rec.next_at.is_some_and(|t| t <= self.rt.now())
-                && !batch[i].lost
-        });
+        let now = self.rt.now();
+        open.retain(|&i| still_open(&batch[i], now));
         if open.is_empty() {
             return Ok(());
         }
 
         // 2. Confirm the pickup of the orders SkyHub lists as ready to collect.
-        let want = wanted(batch, &mut open.iter().copied());
-        let ready = match self
-            .scan("listing collectables", &want, |o| {
-                self.cfg.skyhub.collectables(false, o)
-            })
+        let collectables = |o| self.cfg.skyhub.collectables(false, o);
+        let Some(confirmable) = self
+            .find_listed(batch, &open, &open, "listing collectables", collectables)
             .await
-        {
-            Ok(l) => l,
-            Err(m) => {
-                for &i in &open {
-                    self.retry(&mut batch[i], m.clone());
-                }
-                return Ok(());
-            }
+        else {
+            return Ok(());
         };
-        let confirmable: Vec<(usize, String)> = open
-            .iter()
-            .filter_map(|&i| listed_in(&ready, &batch[i]).map(|code| (i, code)))
-            .collect();
         for chunk in confirmable.chunks(skyhub::CONFIRM_MAX_ORDERS) {
             if self.pace(RequestClass::Shipments).await.is_err() {
                 return Ok(()); // stopping: nothing sent
@@ -1114,11 +1123,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             }
         }
         let now = self.rt.now();
-        open.retain(|&i| {
-            batch[i].rec.state == State::CollectionPending
-                && batch[i].rec.next_at.is_some_and(|t| t <= now)
-                && !batch[i].lost
-        });
+        open.retain(|&i| still_open(&batch[i], now));
 
         // 3. Orders in neither list: after a possible earlier confirm, SkyHub's list of
         //    requested pickups says whether it went through.
@@ -1128,41 +1133,33 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .filter(|&i| batch[i].rec.confirming || batch[i].rec.grouped)
             .collect();
         if !in_doubt.is_empty() {
-            let want = wanted(batch, &mut in_doubt.iter().copied());
-            match self
-                .scan("listing requested pickups", &want, |o| {
-                    self.cfg.skyhub.collectables(true, o)
-                })
+            let requested = |o| self.cfg.skyhub.collectables(true, o);
+            if let Some(found) = self
+                .find_listed(
+                    batch,
+                    &in_doubt,
+                    &in_doubt,
+                    "listing requested pickups",
+                    requested,
+                )
                 .await
             {
-                Ok(requested) => {
-                    for &i in &in_doubt {
-                        if listed_in(&requested, &batch[i]).is_some() {
-                            batch[i].rec.confirming = false;
-                            self.transition(
-                                &mut batch[i],
-                                State::CollectionRequested,
-                                "SkyHub lists the pickup as requested".into(),
-                            );
-                        }
-                    }
-                }
-                Err(m) => {
-                    for &i in &in_doubt {
-                        self.retry(&mut batch[i], m.clone());
-                    }
+                for (i, _) in found {
+                    batch[i].rec.confirming = false;
+                    self.transition(
+                        &mut batch[i],
+                        State::CollectionRequested,
+                        "SkyHub lists the pickup as requested".into(),
+                    );
                 }
             }
         }
         let now = self.rt.now();
         for &i in &open {
-            let c = &mut batch[i];
-            if c.rec.state != State::CollectionPending
-                || c.rec.next_at.is_some_and(|t| t > now)
-                || c.lost
-            {
+            if !still_open(&batch[i], now) {
                 continue;
             }
+            let c = &mut batch[i];
             let since = c.rec.collection_since.unwrap_or(c.rec.created_at);
             if now.saturating_sub(since) > self.cfg.collection_max_wait_ms {
                 let hours = self.cfg.collection_max_wait_ms / 3_600_000;
