@@ -110,6 +110,47 @@ pub struct Engine<H, S, R> {
     metrics: RefCell<BTreeMap<String, u64>>,
     stopping: Cell<bool>,
     next_collection_pass: Cell<u64>,
+    hook_latency: RefCell<Histogram>,
+}
+
+/// Hook latency, in milliseconds, in Prometheus histogram buckets.
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; HOOK_BUCKETS_MS.len()],
+    sum_ms: u64,
+    total: u64,
+}
+
+const HOOK_BUCKETS_MS: [u64; 10] = [1, 2, 5, 10, 25, 50, 100, 250, 1_000, 5_000];
+
+impl Histogram {
+    fn observe(&mut self, ms: u64) {
+        for (i, b) in HOOK_BUCKETS_MS.iter().enumerate() {
+            if ms <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum_ms += ms;
+        self.total += 1;
+    }
+
+    fn render(&self, name: &str, out: &mut String) {
+        out.push_str(&format!(
+            "# HELP {name} Time to answer a hook, recording included.\n# TYPE {name} histogram\n"
+        ));
+        for (b, n) in HOOK_BUCKETS_MS.iter().zip(self.counts) {
+            out.push_str(&format!(
+                "{name}_bucket{{le=\"{}\"}} {n}\n",
+                *b as f64 / 1000.0
+            ));
+        }
+        out.push_str(&format!("{name}_bucket{{le=\"+Inf\"}} {}\n", self.total));
+        out.push_str(&format!(
+            "{name}_sum {}\n{name}_count {}\n",
+            self.sum_ms as f64 / 1000.0,
+            self.total
+        ));
+    }
 }
 
 impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
@@ -129,6 +170,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             metrics: RefCell::new(BTreeMap::new()),
             stopping: Cell::new(false),
             next_collection_pass: Cell::new(0),
+            hook_latency: RefCell::new(Histogram::default()),
         }
     }
 
@@ -170,7 +212,11 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
 
     /// `POST /hooks/oms`. 200 once the notification is durably recorded.
     pub async fn hook(&self, secret_header: Option<&str>, body: &str) -> Reply {
+        let started = self.rt.now();
         let (outcome, reply) = self.hook_inner(secret_header, body).await;
+        self.hook_latency
+            .borrow_mut()
+            .observe(self.rt.now().saturating_sub(started));
         self.count(format!("b2w_coleta_hooks_total{{outcome=\"{outcome}\"}}"));
         reply
     }
@@ -542,6 +588,7 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     }
 
     fn fail(&self, c: &mut Claimed, stage: Stage, msg: String) {
+        self.count("b2w_coleta_transitions_total{to=\"failed\"}".into());
         c.rec.fail(self.rt.now(), stage, msg.clone());
         self.log(
             "error",
@@ -552,6 +599,12 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     }
 
     fn transition(&self, c: &mut Claimed, state: State, note: String) {
+        if c.rec.state != state {
+            self.count(format!(
+                "b2w_coleta_transitions_total{{to=\"{}\"}}",
+                state.as_str()
+            ));
+        }
         c.rec.transition(self.rt.now(), state, note.clone());
         self.log("info", &note, Some(&c.rec), json!({}));
     }
@@ -1264,6 +1317,16 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
                 s.as_str()
             ));
         }
+        let now = self.rt.now();
+        let (due, oldest) = self.store.due_stats(now).await?;
+        out.push_str("# HELP b2w_coleta_due_orders Orders due for work now (the queue).\n# TYPE b2w_coleta_due_orders gauge\n");
+        out.push_str(&format!("b2w_coleta_due_orders {due}\n"));
+        out.push_str("# HELP b2w_coleta_oldest_due_age_seconds How long the oldest due order has waited.\n# TYPE b2w_coleta_oldest_due_age_seconds gauge\n");
+        let age = oldest.map_or(0.0, |t| now.saturating_sub(t) as f64 / 1000.0);
+        out.push_str(&format!("b2w_coleta_oldest_due_age_seconds {age}\n"));
+        self.hook_latency
+            .borrow()
+            .render("b2w_coleta_hook_duration_seconds", &mut out);
         let m = self.metrics.borrow();
         let mut typed = BTreeSet::new();
         for (series, n) in m.iter() {

@@ -398,3 +398,44 @@ fn random_faults_lose_nothing_and_double_nothing() {
         }
     }
 }
+
+#[test]
+fn metrics_show_the_queue_transitions_and_hook_latency() {
+    let (w, s, c) = (World::new(), MemStore::default(), clock());
+    let e = engine(&w, &s, &c);
+    let (id, _) = w.add(70, DIRECT, &[1], &[("Output", key(70), &[(0, 1)])]);
+    hook(&e, &id);
+    c.now.set(c.now.get() + 4_000);
+    let before = block_on(e.metrics()).unwrap();
+    assert!(before.contains("b2w_coleta_due_orders 1\n"), "{before}");
+    assert!(
+        before.contains("b2w_coleta_oldest_due_age_seconds 4\n"),
+        "{before}"
+    );
+    assert!(
+        before.contains("b2w_coleta_hook_duration_seconds_count 1\n"),
+        "{before}"
+    );
+    assert!(
+        before.contains("b2w_coleta_hook_duration_seconds_bucket{le=\"+Inf\"} 1\n"),
+        "{before}"
+    );
+    assert!(
+        before.contains("b2w_coleta_hooks_total{outcome=\"recorded\"} 1\n"),
+        "{before}"
+    );
+    assert!(run_until(&e, &c, 30_000, || state(&s, &id)
+        == State::CollectionRequested));
+    let after = block_on(e.metrics()).unwrap();
+    for line in [
+        "b2w_coleta_due_orders 0\n",
+        "b2w_coleta_orders{state=\"collection_requested\"} 1\n",
+        "b2w_coleta_transitions_total{to=\"invoice_pending\"} 1\n",
+        "b2w_coleta_transitions_total{to=\"collection_pending\"} 1\n",
+        "b2w_coleta_transitions_total{to=\"collection_requested\"} 1\n",
+        "b2w_coleta_skyhub_requests_total{class=\"orders_write\",status=\"201\"} 1\n",
+        "b2w_coleta_oms_requests_total{status=\"200\"} 1\n",
+    ] {
+        assert!(after.contains(line), "missing {line:?} in\n{after}");
+    }
+}

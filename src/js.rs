@@ -51,6 +51,8 @@ extern "C" {
     ) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = counts)]
     fn js_counts(this: &JsStore) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = dueStats)]
+    fn js_due_stats(this: &JsStore, now: f64) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = ping)]
     fn js_ping(this: &JsStore) -> std::result::Result<JsValue, JsValue>;
 }
@@ -180,6 +182,11 @@ impl Store for JsStoreAdapter {
     }
     async fn ping(&self) -> Result<()> {
         settle(self.0.js_ping()).await.map(|_| ())
+    }
+    async fn due_stats(&self, now: u64) -> Result<(u64, Option<u64>)> {
+        let v = settle(self.0.js_due_stats(now as f64)).await?;
+        let count = get(&v, "count").as_f64().unwrap_or(0.0) as u64;
+        Ok((count, get(&v, "oldest").as_f64().map(|t| t as u64)))
     }
 }
 

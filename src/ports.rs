@@ -47,6 +47,8 @@ pub trait Store {
     /// Number of records per state.
     async fn counts(&self) -> Result<Vec<(String, u64)>>;
     async fn ping(&self) -> Result<()>;
+    /// The work queue: how many records are due at `now`, and the oldest `next_at` among them.
+    async fn due_stats(&self, now: u64) -> Result<(u64, Option<u64>)>;
 }
 
 pub trait Runtime {

@@ -116,6 +116,14 @@ impl Store for &MemStore {
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
+    async fn due_stats(&self, now: u64) -> Result<(u64, Option<u64>)> {
+        let rows = self.rows.borrow();
+        let due: Vec<u64> = rows
+            .values()
+            .filter_map(|(r, _)| r.next_at.filter(|&t| t <= now))
+            .collect();
+        Ok((due.len() as u64, due.iter().min().copied()))
+    }
 }
 
 #[derive(Debug, Clone)]

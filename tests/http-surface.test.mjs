@@ -80,6 +80,10 @@ test('health and metrics', async () => {
   assert.match(text, /^b2w_coleta_orders\{state="waiting_invoice"\} \d+$/m);
   assert.match(text, /^b2w_coleta_hooks_total\{outcome="unauthorized"\} [1-9]\d*$/m);
   assert.match(text, /^b2w_coleta_hooks_total\{outcome="bad_request"\} [1-9]\d*$/m);
+  assert.match(text, /^b2w_coleta_due_orders \d+$/m);
+  assert.match(text, /^b2w_coleta_oldest_due_age_seconds [\d.]+$/m);
+  assert.match(text, /^b2w_coleta_hook_duration_seconds_count [1-9]\d*$/m);
+  assert.match(text, /^# TYPE b2w_coleta_hook_duration_seconds histogram$/m);
 });
 
 test('the API needs the admin token; the admin page is served', async () => {

@@ -59,6 +59,10 @@ export function memoryStore(asPromises) {
       .filter((r) => r.nextAt !== null && r.nextAt <= now && (r.state === 'collection_pending') === collection).slice(0, limit)),
     list: (state, limit, offset) => wrap([...rows.values()].filter((r) => !state || r.state === state).reverse().slice(offset, offset + limit)),
     counts: () => { const c = {}; for (const r of rows.values()) c[r.state] = (c[r.state] || 0) + 1; return wrap(c); },
+    dueStats: (now) => {
+      const due = [...rows.values()].filter((r) => r.nextAt !== null && r.nextAt <= now).map((r) => r.nextAt);
+      return wrap({ count: due.length, oldest: due.length ? Math.min(...due) : null });
+    },
     ping: () => { if (asPromises === 'broken') throw new Error('disk gone'); return wrap(true); },
   };
 }

@@ -1,10 +1,12 @@
 // A VTEX OMS simulator: GET /api/oms/pvt/orders/{orderId} with the appKey/appToken headers.
-import { json, listen, Faults, rng, chaosFault } from './http.js';
+import { json, readBody, listen, Faults, rng, chaosFault } from './http.js';
 
 export async function startOms(opts = {}) {
   const o = { appKey: 'vtexappkey-sandbox', appToken: 'sandbox-app-token', port: 0, ...opts };
   const orders = new Map();
   const log = [];
+  // The Orders Feed v3 hook configuration (one per app key), as VTEX keeps it.
+  const hookState = { config: null };
   const faults = new Faults();
   if (o.chaos) {
     const random = rng(o.chaos.seed ?? 2);
@@ -27,6 +29,7 @@ export async function startOms(opts = {}) {
       entry.status = res.statusCode || 'reset';
       return;
     }
+    if (path === '/api/orders/hook/config') return hookConfig(req, reply);
     const m = req.method === 'GET' && path.match(/^\/api\/oms\/pvt\/orders\/([^/]+)$/);
     if (!m) return reply(404, { error: { code: '1', message: 'Not found' } });
     const order = orders.get(m[1]) ?? o.fallback?.(m[1]);
@@ -34,6 +37,32 @@ export async function startOms(opts = {}) {
     return reply(200, order);
   }
 
+  // VTEX pings the hook URL while saving, and keeps the configuration only on a 200.
+  async function hookConfig(req, reply) {
+    if (req.method === 'GET') return hookState.config ? reply(200, hookState.config) : reply(404, { error: { message: 'Hook not found' } });
+    if (req.method === 'DELETE') {
+      hookState.config = null;
+      return reply(200, {});
+    }
+    if (req.method !== 'POST') return reply(405, { error: { message: 'Method not allowed' } });
+    let cfg;
+    try {
+      cfg = JSON.parse(await readBody(req));
+    } catch {
+      return reply(400, { error: { message: 'Invalid JSON' } });
+    }
+    if (!cfg?.filter || !cfg?.hook?.url || typeof cfg.hook.headers !== 'object') return reply(400, { error: { message: 'filter, hook.url and hook.headers are required' } });
+    if (cfg.filter.status && (cfg.filter.expression || cfg.filter.disableSingleFire !== undefined)) return reply(409, { error: { message: 'status and expression are exclusive' } });
+    try {
+      const ping = await fetch(cfg.hook.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"hookConfig":"ping"}', signal: AbortSignal.timeout(5000) });
+      if (ping.status !== 200) return reply(400, { error: { message: 'Unable to check address' } });
+    } catch {
+      return reply(400, { error: { message: 'Unable to check address' } });
+    }
+    hookState.config = { ...cfg, origin: { account: 'sandbox', key: o.appKey } };
+    return reply(200, hookState.config);
+  }
+
   const srv = await listen(handle, o.port);
-  return { ...srv, options: o, orders, log, faults, setOrder: (order) => orders.set(order.orderId, order) };
+  return { ...srv, options: o, orders, log, faults, hookState, setOrder: (order) => orders.set(order.orderId, order) };
 }

@@ -44,6 +44,7 @@ export class SqliteStore {
         ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?`),
       counts: this.db.prepare('SELECT state, COUNT(*) AS n FROM orders GROUP BY state'),
       ping: this.db.prepare('SELECT 1'),
+      dueStats: this.db.prepare('SELECT COUNT(*) AS count, MIN(next_at) AS oldest FROM orders WHERE next_at IS NOT NULL AND next_at <= ?'),
     };
     this.pending = [];
     this.commitAll = this.db.transaction((batch) => {
@@ -90,6 +91,9 @@ export class SqliteStore {
     const out = {};
     for (const { state, n } of this.q.counts.all()) out[state] = n;
     return out;
+  }
+  dueStats(now) {
+    return this.q.dueStats.get(now);
   }
   ping() {
     this.q.ping.get();

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// The operator's command line: an order's status, a retry, and the VTEX OMS hook.
+// Exit codes: 0 done, 1 failed (the reason is printed), 2 wrong usage, 3 order not found.
+
+const HELP = {
+  main: `b2w-coleta: the operator's command line of b2w-coleta
+
+Usage:
+  b2w-coleta status ORDER        where an order stands, its last error and recent history
+  b2w-coleta retry ORDER         put a failed order back in the queue
+  b2w-coleta hook setup          point the VTEX OMS hook at the service
+  b2w-coleta hook check          check that VTEX still has the hook (it drops one idle for 3 days)
+  b2w-coleta COMMAND --help      help on a command
+
+Environment: B2W_COLETA_URL (default http://127.0.0.1:$PORT, PORT default 8080), ADMIN_TOKEN;
+for the hook: VTEX_ACCOUNT or VTEX_BASE_URL, VTEX_APP_KEY, VTEX_APP_TOKEN, HOOK_SECRET, HOOK_URL.`,
+  status: `Usage: b2w-coleta status ORDER
+
+Prints the order's state, delivery, SkyHub code, attempts, last error and its last history entries.
+Needs B2W_COLETA_URL and ADMIN_TOKEN. Exit 3 if the service has no such order.`,
+  retry: `Usage: b2w-coleta retry ORDER
+
+Puts a failed order back at the step it failed. Exit 1 if the order is not failed, 3 if unknown.`,
+  hook: `Usage: b2w-coleta hook setup [--url URL] [--partial]
+       b2w-coleta hook check [--url URL]
+
+setup: POST /api/orders/hook/config on VTEX so that OMS calls URL (default HOOK_URL) with the
+X-Hook-Secret header (HOOK_SECRET). The filter is FromWorkflow on "invoiced"; --partial uses the
+FromOrders expression that also reports each partial invoice (more notifications, all harmless).
+VTEX pings the URL while saving: the service must be reachable from VTEX.
+check: reads the hook configuration and checks its URL and secret header. Exit 1 if it is missing
+or points elsewhere.`,
+};
+
+class Failure extends Error {
+  constructor(message, code = 1) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function env(name, fallback) {
+  const v = process.env[name];
+  if (v !== undefined && v.trim() !== '') return v.trim();
+  if (fallback !== undefined) return fallback;
+  throw new Failure(`${name} is not set`, 2);
+}
+
+async function request(url, init, what) {
+  let res;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(15000) });
+  } catch (e) {
+    throw new Failure(`${what}: cannot reach ${new URL(url).origin}: ${e.cause?.code ?? e.message}`);
+  }
+  const text = await res.text();
+  let body = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
+const errorOf = (body) => (typeof body === 'object' && body ? body.error?.message ?? body.error ?? JSON.stringify(body) : String(body).slice(0, 300));
+
+async function api(method, path) {
+  const base = env('B2W_COLETA_URL', `http://127.0.0.1:${env('PORT', '8080')}`).replace(/\/$/, '');
+  const token = env('ADMIN_TOKEN', '');
+  const r = await request(`${base}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }, `${method} ${path}`);
+  if (r.status === 401) throw new Failure(`the service refused the admin token: ${errorOf(r.body)} (set ADMIN_TOKEN)`);
+  return r;
+}
+
+function orderArg(args, cmd) {
+  if (args.length !== 1 || args[0].startsWith('-')) throw new Failure(HELP[cmd], 2);
+  return encodeURIComponent(args[0]);
+}
+
+function show(o) {
+  const lines = [
+    `${o.orderId}: ${o.state}`,
+    `  SkyHub code  ${o.skyhubCode ?? '(not known yet)'}`,
+    `  delivery     ${o.delivery ?? 'unknown'}`,
+    `  attempts     ${o.attempts}`,
+  ];
+  if (o.lastError) lines.push(`  last error   ${o.lastError}`);
+  if (o.plpId) lines.push(`  PLP          ${o.plpId}`);
+  if (o.nextAttemptAt) lines.push(`  next attempt ${o.nextAttemptAt}`);
+  lines.push('  history:');
+  for (const h of o.history.slice(-8)) lines.push(`    ${h.at}  ${h.state.padEnd(20)} ${h.note}`);
+  return lines.join('\n');
+}
+
+async function status(args) {
+  const id = orderArg(args, 'status');
+  const r = await api('GET', `/api/orders/${id}`);
+  if (r.status === 404) throw new Failure(`no order ${args[0]} in b2w-coleta`, 3);
+  if (r.status !== 200) throw new Failure(`status of ${args[0]}: ${r.status} ${errorOf(r.body)}`);
+  console.log(show(r.body));
+}
+
+async function retry(args) {
+  const id = orderArg(args, 'retry');
+  const r = await api('POST', `/api/orders/${id}/retry`);
+  if (r.status === 404) throw new Failure(`no order ${args[0]} in b2w-coleta`, 3);
+  if (r.status !== 200) throw new Failure(`retry of ${args[0]}: ${errorOf(r.body)}`);
+  console.log(`${args[0]}: back in the queue as ${r.body.state}`);
+}
+
+function vtex() {
+  const base = (process.env.VTEX_BASE_URL?.trim() || `https://${env('VTEX_ACCOUNT')}.vtexcommercestable.com.br`).replace(/\/$/, '');
+  return { base, headers: { 'X-VTEX-API-AppKey': env('VTEX_APP_KEY'), 'X-VTEX-API-AppToken': env('VTEX_APP_TOKEN'), 'content-type': 'application/json' } };
+}
+
+function flag(args, name) {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (!v || v.startsWith('--')) throw new Failure(`${name} needs a value`, 2);
+  return v;
+}
+
+async function hook(args) {
+  const [sub, ...rest] = args;
+  const url = flag(rest, '--url') ?? env('HOOK_URL');
+  const { base, headers } = vtex();
+  if (sub === 'setup') {
+    const filter = rest.includes('--partial')
+      ? { type: 'FromOrders', expression: '$count(packageAttachment.packages) > 0', disableSingleFire: true }
+      : { type: 'FromWorkflow', status: ['invoiced'] };
+    const body = { filter, hook: { url, headers: { 'X-Hook-Secret': env('HOOK_SECRET') } } };
+    const r = await request(`${base}/api/orders/hook/config`, { method: 'POST', headers, body: JSON.stringify(body) }, 'hook setup');
+    if (r.status !== 200) throw new Failure(`VTEX refused the hook (${r.status}): ${errorOf(r.body)}`);
+    console.log(`hook set: OMS now calls ${url} (${filter.type}${filter.status ? ` on ${filter.status}` : ''})`);
+    return;
+  }
+  if (sub === 'check') {
+    const r = await request(`${base}/api/orders/hook/config`, { method: 'GET', headers }, 'hook check');
+    if (r.status === 404 || (r.status === 200 && !r.body?.hook)) throw new Failure('no hook configured on VTEX: run "b2w-coleta hook setup"');
+    if (r.status !== 200) throw new Failure(`VTEX answered ${r.status}: ${errorOf(r.body)}`);
+    const h = r.body.hook;
+    if (h.url !== url) throw new Failure(`the hook points at ${h.url}, not ${url}: run "b2w-coleta hook setup"`);
+    const secret = Object.entries(h.headers ?? {}).find(([k]) => k.toLowerCase() === 'x-hook-secret')?.[1];
+    if (secret !== env('HOOK_SECRET')) throw new Failure('the hook does not send the current HOOK_SECRET: run "b2w-coleta hook setup"');
+    console.log(`hook ok: OMS calls ${h.url} (${r.body.filter?.type ?? 'FromWorkflow'})`);
+    return;
+  }
+  throw new Failure(HELP.hook, 2);
+}
+
+const COMMANDS = { status, retry, hook };
+
+async function main(argv) {
+  const [cmd, ...args] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(HELP.main);
+    return cmd ? 0 : 2;
+  }
+  if (!COMMANDS[cmd]) throw new Failure(`unknown command ${cmd}\n\n${HELP.main}`, 2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(HELP[cmd]);
+    return 0;
+  }
+  await COMMANDS[cmd](args);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof Failure ? `b2w-coleta: ${e.message}` : `b2w-coleta: ${e.stack}`);
+    process.exit(e instanceof Failure ? e.code : 1);
+  },
+);

@@ -1,0 +1,117 @@
+// The operator's CLI (node/bin/b2w-coleta.js) against the running service and the OMS simulator.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startWorld, startService, addOrder, hook, waitForState, HOOK_SECRET, ADMIN_TOKEN } from './helpers.mjs';
+
+const CLI = fileURLToPath(new URL('../node/bin/b2w-coleta.js', import.meta.url));
+let world;
+let svc;
+before(async () => {
+  world = await startWorld();
+  svc = await startService(world.env());
+});
+after(async () => {
+  await svc?.stop();
+  await world?.close();
+});
+
+function cli(args, extraEnv = {}) {
+  const env = {
+    PATH: process.env.PATH,
+    B2W_COLETA_URL: svc.url,
+    ADMIN_TOKEN,
+    VTEX_BASE_URL: world.oms.url,
+    VTEX_APP_KEY: world.oms.options.appKey,
+    VTEX_APP_TOKEN: world.oms.options.appToken,
+    HOOK_SECRET,
+    HOOK_URL: `${svc.url}/hooks/oms`,
+    ...extraEnv,
+  };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('help and usage errors', async () => {
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /b2w-coleta status ORDER/);
+  for (const cmd of ['status', 'retry', 'hook']) {
+    const r = await cli([cmd, '--help']);
+    assert.equal(r.code, 0, cmd);
+    assert.match(r.out, /^Usage: b2w-coleta/);
+  }
+  assert.equal((await cli([])).code, 2);
+  const unknown = await cli(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown command frobnicate/);
+  assert.equal((await cli(['status'])).code, 2);
+});
+
+test('status shows where an order stands; an unknown order exits 3', async () => {
+  const { orderId, code } = addOrder(world, { n: 700 });
+  await hook(svc.url, orderId);
+  await waitForState(svc.url, orderId, 'collection_requested');
+  const r = await cli(['status', orderId]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`^${orderId}: collection_requested`));
+  assert.match(r.out, new RegExp(`SkyHub code  ${code}`));
+  assert.match(r.out, /pickup requested at SkyHub/);
+  const missing = await cli(['status', 'BWW-404-01']);
+  assert.equal(missing.code, 3);
+  assert.match(missing.err, /no order BWW-404-01/);
+  const denied = await cli(['status', orderId], { ADMIN_TOKEN: 'wrong' });
+  assert.equal(denied.code, 1);
+  assert.match(denied.err, /refused the admin token/);
+  const down = await cli(['status', orderId], { B2W_COLETA_URL: 'http://127.0.0.1:9' });
+  assert.equal(down.code, 1);
+  assert.match(down.err, /cannot reach/);
+});
+
+test('retry puts a failed order back; anything else is refused', async () => {
+  const { orderId, code } = addOrder(world, { n: 710 });
+  world.skyhub.orders.get(code).status = { code: 'order_canceled', type: 'CANCELED', label: 'Cancelado (SkyHub)' };
+  await hook(svc.url, orderId);
+  await waitForState(svc.url, orderId, 'failed');
+  world.skyhub.orders.get(code).status = { code: 'payment_received', type: 'APPROVED', label: 'Aprovado (SkyHub)' };
+  const r = await cli(['retry', orderId]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /back in the queue as invoice_pending/);
+  await waitForState(svc.url, orderId, 'collection_requested');
+  const again = await cli(['retry', orderId]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /only failed orders can be retried/);
+});
+
+test('hook setup configures VTEX (which pings the service) and hook check verifies it', async () => {
+  assert.equal(world.oms.hookState.config, null);
+  const none = await cli(['hook', 'check']);
+  assert.equal(none.code, 1);
+  assert.match(none.err, /no hook configured/);
+  const setup = await cli(['hook', 'setup']);
+  assert.equal(setup.code, 0, setup.err);
+  const cfg = world.oms.hookState.config;
+  assert.deepEqual(cfg.filter, { type: 'FromWorkflow', status: ['invoiced'] });
+  assert.equal(cfg.hook.url, `${svc.url}/hooks/oms`);
+  assert.equal(cfg.hook.headers['X-Hook-Secret'], HOOK_SECRET);
+  assert.equal((await cli(['hook', 'check'])).code, 0);
+  const partial = await cli(['hook', 'setup', '--partial']);
+  assert.equal(partial.code, 0, partial.err);
+  assert.equal(world.oms.hookState.config.filter.type, 'FromOrders');
+  const stale = await cli(['hook', 'check'], { HOOK_SECRET: 'rotated' });
+  assert.equal(stale.code, 1);
+  assert.match(stale.err, /does not send the current HOOK_SECRET/);
+  const unreachable = await cli(['hook', 'setup', '--url', 'http://127.0.0.1:9/hooks/oms']);
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.err, /VTEX refused the hook \(400\): Unable to check address/);
+  const noKey = await cli(['hook', 'check'], { VTEX_APP_KEY: '' });
+  assert.equal(noKey.code, 2);
+  assert.match(noKey.err, /VTEX_APP_KEY is not set/);
+});
