@@ -30,6 +30,8 @@ pub struct Config {
     pub retry_max_ms: u64,
     /// How long a worker's claim on an order lasts: after a crash its orders come back then.
     pub lease_ms: u64,
+    /// How often the host runs a reconciliation; 0: never.
+    pub reconcile_interval_ms: u64,
     /// `LOG_LEVEL=debug`: also a line per hook received.
     pub debug: bool,
     /// Things worth a line at start-up that do not stop it.
@@ -254,6 +256,13 @@ impl Config {
                 86_400_000,
             )?,
             lease_ms,
+            reconcile_interval_ms: number(
+                get("RECONCILE_INTERVAL_MINUTES"),
+                "RECONCILE_INTERVAL_MINUTES",
+                15,
+                0,
+                24 * 60,
+            )? * 60_000,
             debug: match get("LOG_LEVEL").unwrap_or("info") {
                 "info" => false,
                 "debug" => true,

@@ -38,6 +38,8 @@ pub const OMS_NOT_FOUND_TRIES: u32 = 3;
 /// Orders per `to_group` / `collectables` page, as SkyHub's clients document it: a shorter
 /// page is the last.
 pub const LISTING_PAGE_SIZE: usize = 20;
+/// Pages of 100 orders read at most by one reconciliation.
+pub const RECONCILE_MAX_PAGES: u32 = 30;
 /// Tries of one listing page within a scan.
 pub const LISTING_PAGE_TRIES: u32 = 3;
 /// Listing pages read per scan, at most (20 orders a page).
@@ -609,13 +611,18 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
         self.log("info", &note, Some(&c.rec), json!({}));
     }
 
-    async fn read_oms(&self, c: &mut Claimed) -> Result<()> {
-        let id = c.rec.order_id.clone();
+    fn oms_headers(&self) -> Vec<(String, String)> {
         let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
         if let (Some(k), Some(t)) = (&self.cfg.vtex_app_key, &self.cfg.vtex_app_token) {
             headers.push(("X-VTEX-API-AppKey".into(), k.expose().to_string()));
             headers.push(("X-VTEX-API-AppToken".into(), t.expose().to_string()));
         }
+        headers
+    }
+
+    async fn read_oms(&self, c: &mut Claimed) -> Result<()> {
+        let id = c.rec.order_id.clone();
+        let headers = self.oms_headers();
         let req = HttpRequest {
             method: "GET",
             url: format!(
@@ -1255,6 +1262,70 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .into_iter()
             .map(|s| s.record)
             .collect())
+    }
+
+    /// Reconciliation: lists the orders OMS invoiced in the last `hours` and records those
+    /// no hook brought (VTEX drops an idle hook configuration; the service may have been
+    /// down). Orders already known are left as they are.
+    pub async fn reconcile(&self, hours: u64) -> std::result::Result<Value, String> {
+        let now = self.rt.now();
+        let from = crate::record::iso8601(now.saturating_sub(hours * 3_600_000));
+        let to = crate::record::iso8601(now);
+        let (mut listed, mut added) = (0u64, 0u64);
+        for page in 1..=RECONCILE_MAX_PAGES {
+            let filter = crate::ids::percent_encode(&format!("creationDate:[{from} TO {to}]"));
+            let req = HttpRequest {
+                method: "GET",
+                url: format!(
+                    "{}/api/oms/pvt/orders?f_creationDate={filter}&f_status=invoiced&per_page=100&page={page}",
+                    self.cfg.vtex_base_url
+                ),
+                headers: self.oms_headers(),
+                body: None,
+            };
+            self.pace(RequestClass::Oms)
+                .await
+                .map_err(|e| e.to_string())?;
+            let resp = self
+                .http
+                .send(&req, self.cfg.http_timeout_ms)
+                .await
+                .map_err(|e| format!("listing OMS orders: {e}"))?;
+            if resp.status != 200 {
+                return Err(format!(
+                    "listing OMS orders: OMS answered {}: {}",
+                    resp.status,
+                    skyhub::error_message(&resp.body)
+                ));
+            }
+            let (ids, pages) = crate::oms::parse_order_list(&resp.body)
+                .map_err(|e| format!("listing OMS orders: {e}"))?;
+            for id in ids {
+                listed += 1;
+                let Ok(order_id) = OrderId::parse(&id) else {
+                    continue;
+                };
+                if self
+                    .store
+                    .get(order_id.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_none()
+                {
+                    let mut rec = OrderRecord::new(order_id, self.rt.now());
+                    rec.history[0].note = "found by reconciliation (no hook came)".into();
+                    if self.store.insert(&rec).await.map_err(|e| e.to_string())? {
+                        added += 1;
+                        self.log("info", "found by reconciliation", Some(&rec), json!({}));
+                    }
+                }
+            }
+            if page >= pages {
+                break;
+            }
+        }
+        self.count("b2w_coleta_reconciliations_total".into());
+        Ok(json!({ "hours": hours, "listed": listed, "added": added }))
     }
 
     /// Puts a failed order back in the queue at the stage it failed.

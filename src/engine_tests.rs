@@ -439,3 +439,29 @@ fn metrics_show_the_queue_transitions_and_hook_latency() {
         assert!(after.contains(line), "missing {line:?} in\n{after}");
     }
 }
+
+#[test]
+fn reconciliation_records_the_orders_no_hook_brought_once() {
+    let (w, s, c) = (World::new(), MemStore::default(), clock());
+    let e = engine(&w, &s, &c);
+    let (heard, _) = w.add(80, DIRECT, &[1], &[("Output", key(80), &[(0, 1)])]);
+    let missed: Vec<String> = (81..86)
+        .map(|n| w.add(n, CORREIOS, &[1], &[("Output", key(n), &[(0, 1)])]).0)
+        .collect();
+    hook(&e, &heard);
+    let r = block_on(e.reconcile(48)).unwrap();
+    assert_eq!(
+        (r["listed"].as_u64(), r["added"].as_u64()),
+        (Some(6), Some(5)),
+        "three pages of two"
+    );
+    assert!(run_until(&e, &c, 60_000, || missed
+        .iter()
+        .all(|id| state(&s, id) == State::Invoiced)));
+    let again = block_on(e.reconcile(48)).unwrap();
+    assert_eq!(again["added"].as_u64(), Some(0));
+    assert_eq!(
+        s.rows.borrow()[&missed[0]].0.history[0].note,
+        "found by reconciliation (no hook came)"
+    );
+}

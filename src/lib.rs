@@ -48,6 +48,7 @@ pub fn parse_config(env: JsValue) -> std::result::Result<JsValue, JsError> {
         "host": cfg.host,
         "databaseUrl": cfg.database_url,
         "tickMs": cfg.tick_ms,
+        "reconcileMs": cfg.reconcile_interval_ms,
         "hookSecretSet": cfg.hook_secret.is_some(),
         "adminTokenSet": cfg.admin_token.is_some(),
         "warnings": cfg.warnings,
@@ -123,6 +124,19 @@ impl Service {
             )?;
             js_sys::Reflect::set(&o, &"body".into(), &JsValue::from_str(&reply.body))?;
             Ok(o.into())
+        })
+    }
+
+    /// Lists the orders OMS invoiced in the last `hours` and records those no hook brought;
+    /// resolves to `{hours, listed, added}`.
+    pub fn reconcile(&self, hours: u32) -> js_sys::Promise {
+        let engine = self.engine.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let v = engine
+                .reconcile(u64::from(hours))
+                .await
+                .map_err(|e| JsValue::from(JsError::new(&e)))?;
+            js_sys::JSON::parse(&v.to_string())
         })
     }
 

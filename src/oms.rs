@@ -101,6 +101,31 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// `GET /api/oms/pvt/orders` (the list): the order ids of a page and the number of pages,
+/// from `{"list": [{"orderId": …}], "paging": {"pages": N}}`.
+pub fn parse_order_list(body: &str) -> Result<(Vec<String>, u32)> {
+    #[derive(Deserialize)]
+    struct Page {
+        #[serde(default, deserialize_with = "null_as_default")]
+        list: Vec<serde_json::Value>,
+        #[serde(default)]
+        paging: Option<Paging>,
+    }
+    #[derive(Deserialize)]
+    struct Paging {
+        #[serde(default)]
+        pages: u32,
+    }
+    let page: Page = serde_json::from_str(body)
+        .map_err(|e| Error::Parse(format!("OMS order list is not in the expected shape: {e}")))?;
+    let ids = page
+        .list
+        .iter()
+        .filter_map(|o| o.get("orderId")?.as_str().map(str::to_string))
+        .collect();
+    Ok((ids, page.paging.map_or(1, |p| p.pages.max(1))))
+}
+
 /// What an OMS hook says: which order to read again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hook {
@@ -179,6 +204,17 @@ mod tests {
             .to_string()
             .contains("orderId"));
         assert!(OmsOrder::parse("<html>").is_err());
+    }
+
+    #[test]
+    fn order_lists() {
+        let (ids, pages) = parse_order_list(
+            r#"{"list":[{"orderId":"BWW-1-01","status":"invoiced"},{"orderId":7},{}],"paging":{"total":3,"pages":4,"currentPage":1,"perPage":100}}"#,
+        )
+        .unwrap();
+        assert_eq!((ids, pages), (vec!["BWW-1-01".to_string()], 4));
+        assert_eq!(parse_order_list(r#"{"list":null}"#).unwrap(), (vec![], 1));
+        assert!(parse_order_list("<html>").is_err());
     }
 
     #[test]

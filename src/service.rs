@@ -148,6 +148,22 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
             Ok(Err(msg)) => Reply::error(409, msg),
             Err(e) => store_error(e),
         },
+        ("POST", ["reconcile"]) => {
+            let hours = match query.split('&').find_map(|kv| kv.strip_prefix("hours=")) {
+                None => RECONCILE_HOURS_DEFAULT,
+                Some(h) => match h.parse::<u64>() {
+                    Ok(h) if (1..=24 * 60).contains(&h) => h,
+                    _ => return Reply::error(400, "hours must be a whole number from 1 to 1440"),
+                },
+            };
+            match engine.reconcile(hours).await {
+                Ok(v) => Reply::json(200, v),
+                Err(msg) => Reply::error(502, msg),
+            }
+        }
         _ => Reply::error(404, "no such API route"),
     }
 }
+
+/// How far back a reconciliation looks unless told.
+pub const RECONCILE_HOURS_DEFAULT: u64 = 48;

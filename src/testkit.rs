@@ -248,6 +248,26 @@ impl Http<'_> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(n))
                 .map(|(_, v)| v.as_str())
         };
+        if path == "/api/oms/pvt/orders" {
+            let page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let ids: Vec<Value> = w
+                .oms
+                .borrow()
+                .keys()
+                .skip((page - 1) * 2)
+                .take(2)
+                .map(|id| json!({ "orderId": id }))
+                .collect();
+            let pages = w.oms.borrow().len().div_ceil(2);
+            return (
+                200,
+                json!({ "list": ids, "paging": { "pages": pages } }).to_string(),
+            );
+        }
         if let Some(id) = path.strip_prefix("/api/oms/pvt/orders/") {
             if h("X-VTEX-API-AppKey") != Some("appkey")
                 || h("X-VTEX-API-AppToken") != Some("apptoken")

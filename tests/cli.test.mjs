@@ -90,6 +90,25 @@ test('retry puts a failed order back; anything else is refused', async () => {
   assert.match(again.err, /only failed orders can be retried/);
 });
 
+test('reconcile and replay record the invoiced orders no hook brought', async () => {
+  const missed = [addOrder(world, { n: 720, status: 'invoiced' }), addOrder(world, { n: 721, status: 'invoiced', kind: 'b2wentregacorreios' })];
+  addOrder(world, { n: 722, status: 'handling' }); // not invoiced yet: not listed
+  const r = await cli(['reconcile']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /2 new, now in the queue/);
+  await waitForState(svc.url, missed[0].orderId, 'collection_requested');
+  await waitForState(svc.url, missed[1].orderId, 'invoiced');
+  const again = await cli(['replay', '--since', new Date(Date.now() - 3_600_000).toISOString()]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /; 0 new/);
+  assert.equal((await cli(['replay', '--since', 'yesterday-ish'])).code, 2);
+  assert.equal((await cli(['reconcile', '--hours', '0'])).code, 2);
+  world.oms.faults.add('GET /api/oms/pvt/orders', { status: 503, body: 'down' });
+  const down = await cli(['reconcile']);
+  assert.equal(down.code, 1);
+  assert.match(down.err, /OMS answered 503/);
+});
+
 test('hook setup configures VTEX (which pings the service) and hook check verifies it', async () => {
   assert.equal(world.oms.hookState.config, null);
   const none = await cli(['hook', 'check']);

@@ -8,6 +8,8 @@ const HELP = {
 Usage:
   b2w-coleta status ORDER        where an order stands, its last error and recent history
   b2w-coleta retry ORDER         put a failed order back in the queue
+  b2w-coleta reconcile           record the orders OMS invoiced lately that no hook brought
+  b2w-coleta replay --since DATE the same, back to DATE (e.g. 2026-11-28)
   b2w-coleta hook setup          point the VTEX OMS hook at the service
   b2w-coleta hook check          check that VTEX still has the hook (it drops one idle for 3 days)
   b2w-coleta COMMAND --help      help on a command
@@ -21,6 +23,14 @@ Needs B2W_COLETA_URL and ADMIN_TOKEN. Exit 3 if the service has no such order.`,
   retry: `Usage: b2w-coleta retry ORDER
 
 Puts a failed order back at the step it failed. Exit 1 if the order is not failed, 3 if unknown.`,
+  reconcile: `Usage: b2w-coleta reconcile [--hours N]
+
+Asks the service to list the orders OMS invoiced in the last N hours (default 48) and to record
+those it never heard of; they are then processed as if their hook had come.`,
+  replay: `Usage: b2w-coleta replay --since DATE
+
+Like reconcile, from DATE (any date JavaScript reads, e.g. 2026-11-28 or 2026-11-28T10:00:00Z)
+until now, at most 60 days back.`,
   hook: `Usage: b2w-coleta hook setup [--url URL] [--partial]
        b2w-coleta hook check [--url URL]
 
@@ -150,7 +160,24 @@ async function hook(args) {
   throw new Failure(HELP.hook, 2);
 }
 
-const COMMANDS = { status, retry, hook };
+async function reconcile(args, hours = Number(flag(args, '--hours') ?? 48)) {
+  if (!Number.isInteger(hours) || hours < 1 || hours > 1440) throw new Failure('--hours must be a whole number from 1 to 1440', 2);
+  process.stderr.write(`listing the orders OMS invoiced in the last ${hours} h…\n`);
+  const r = await api('POST', `/api/reconcile?hours=${hours}`);
+  if (r.status !== 200) throw new Failure(`reconcile: ${errorOf(r.body)}`);
+  console.log(`${r.body.listed} order(s) invoiced in OMS in the last ${hours} h; ${r.body.added} new, now in the queue`);
+}
+
+async function replay(args) {
+  const since = flag(args, '--since');
+  const t = Date.parse(since ?? '');
+  if (!since || Number.isNaN(t)) throw new Failure(HELP.replay, 2);
+  const hours = Math.max(1, Math.ceil((Date.now() - t) / 3_600_000));
+  if (hours > 1440) throw new Failure('--since: at most 60 days back', 2);
+  await reconcile([], hours);
+}
+
+const COMMANDS = { status, retry, reconcile, replay, hook };
 
 async function main(argv) {
   const [cmd, ...args] = argv;

@@ -30,11 +30,28 @@ export async function startOms(opts = {}) {
       return;
     }
     if (path === '/api/orders/hook/config') return hookConfig(req, reply);
+    if (req.method === 'GET' && path === '/api/oms/pvt/orders') return listOrders(url, reply);
     const m = req.method === 'GET' && path.match(/^\/api\/oms\/pvt\/orders\/([^/]+)$/);
     if (!m) return reply(404, { error: { code: '1', message: 'Not found' } });
     const order = orders.get(m[1]) ?? o.fallback?.(m[1]);
     if (!order) return reply(404, { error: { code: '1', message: `Order ${m[1]} not found` } });
     return reply(200, order);
+  }
+
+  // GET /api/oms/pvt/orders?f_creationDate=creationDate:[A TO B]&f_status=…&per_page=&page=
+  function listOrders(url, reply) {
+    const range = (url.searchParams.get('f_creationDate') || '').match(/^creationDate:\[(.+) TO (.+)\]$/);
+    const status = url.searchParams.get('f_status');
+    const perPage = Math.min(100, Number(url.searchParams.get('per_page') || 15));
+    const page = Math.max(1, Number(url.searchParams.get('page') || 1));
+    const all = [...orders.values()].filter((ord) => {
+      if (status && ord.status !== status) return false;
+      if (!range) return true;
+      const t = Date.parse(ord.creationDate);
+      return t >= Date.parse(range[1]) && t <= Date.parse(range[2]);
+    });
+    const list = all.slice((page - 1) * perPage, page * perPage).map((ord) => ({ orderId: ord.orderId, creationDate: ord.creationDate, status: ord.status }));
+    return reply(200, { list, paging: { total: all.length, pages: Math.max(1, Math.ceil(all.length / perPage)), currentPage: page, perPage } });
   }
 
   // VTEX pings the hook URL while saving, and keeps the configuration only on a 200.

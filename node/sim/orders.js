@@ -29,6 +29,7 @@ export function omsOrder({ orderId, code, affiliateId = 'BWW', status = 'handlin
   o.marketplaceOrderId = code;
   o.affiliateId = affiliateId;
   o.status = status;
+  o.creationDate = new Date().toISOString();
   o.items = items.map((quantity, i) => ({ ...structuredClone(FIXTURE.items[0]), id: String(100 + i), quantity }));
   const tpl = FIXTURE.packageAttachment.packages[0];
   o.packageAttachment = {

@@ -107,6 +107,17 @@ server.listen(cfg.port, cfg.host, () => {
 });
 // Two passes of the orders lane overlap: while one sends its invoices, the next reads its
 // orders from OMS, so the invoice budget never idles. Claims keep them apart.
+// Reconciliation: finds the orders no hook brought (VTEX drops an idle hook configuration).
+let reconcileTimer = null;
+if (cfg.reconcileMs > 0) {
+  const sweep = () =>
+    service.reconcile(48).then(
+      (r) => r.added > 0 && log('info', 'reconciliation found orders no hook brought', r),
+      (e) => log('warn', 'reconciliation failed; it runs again later', { error: String(e?.message ?? e) }),
+    );
+  reconcileTimer = setInterval(sweep, cfg.reconcileMs);
+  reconcileTimer.unref();
+}
 const working = Promise.all([workLoop('orders'), workLoop('orders'), workLoop('collection')]);
 
 async function shutdown(signal) {
@@ -114,6 +125,7 @@ async function shutdown(signal) {
   stopping = true;
   log('info', 'shutting down', { signal });
   service.stop();
+  clearInterval(reconcileTimer);
   for (const w of wakers) w();
   server.close();
   server.closeIdleConnections?.();
