@@ -1252,12 +1252,13 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
     pub async fn list(
         &self,
         state: Option<State>,
+        search: Option<&str>,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<OrderRecord>> {
         Ok(self
             .store
-            .list(state, limit, offset)
+            .list(state, search, limit, offset)
             .await?
             .into_iter()
             .map(|s| s.record)

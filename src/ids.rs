@@ -123,6 +123,30 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Decodes `%XX` sequences and `+` (a query string's space); invalid sequences stay as they are.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                i += 3;
+                continue;
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Cuts a string for an error message, on a character boundary.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -186,6 +210,20 @@ mod tests {
         let c = SkyhubCode::parse("Lojas Americanas-1517940500554-01").unwrap();
         assert_eq!(c.path_segment(), "Lojas%20Americanas-1517940500554-01");
         assert_eq!(percent_encode("a/b?c#d%ç"), "a%2Fb%3Fc%23d%25%C3%A7");
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("Lojas%20Americanas-1"), "Lojas Americanas-1");
+        assert_eq!(percent_decode("a+b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%C3%A7"), "ç");
+        assert_eq!(percent_decode("%çx%é"), "%çx%é");
+        assert_eq!(
+            percent_decode(&percent_encode("Shoptime 1/ç")),
+            "Shoptime 1/ç"
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ extern "C" {
     fn js_list(
         this: &JsStore,
         state: Option<String>,
+        search: Option<String>,
         limit: u32,
         offset: u32,
     ) -> std::result::Result<JsValue, JsValue>;
@@ -163,9 +164,21 @@ impl Store for JsStoreAdapter {
     async fn due(&self, now: u64, limit: u32, collection: bool) -> Result<Vec<Stored>> {
         stored_list(&settle(self.0.js_due(now as f64, limit, collection)).await?)
     }
-    async fn list(&self, state: Option<State>, limit: u32, offset: u32) -> Result<Vec<Stored>> {
+    async fn list(
+        &self,
+        state: Option<State>,
+        search: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Stored>> {
         let state = state.map(|s| s.as_str().to_string());
-        stored_list(&settle(self.0.js_list(state, limit, offset)).await?)
+        stored_list(
+            &settle(
+                self.0
+                    .js_list(state, search.map(str::to_string), limit, offset),
+            )
+            .await?,
+        )
     }
     async fn counts(&self) -> Result<Vec<(String, u64)>> {
         let v = settle(self.0.js_counts()).await?;

@@ -42,8 +42,15 @@ pub trait Store {
     /// Records whose `next_at` has come, oldest first: those in `collection_pending` when
     /// `collection`, the others otherwise.
     async fn due(&self, now: u64, limit: u32, collection: bool) -> Result<Vec<Stored>>;
-    /// Records, newest first, optionally of one state.
-    async fn list(&self, state: Option<State>, limit: u32, offset: u32) -> Result<Vec<Stored>>;
+    /// Records, newest first, optionally of one state and whose order id or SkyHub code
+    /// contains `search` (case-insensitive).
+    async fn list(
+        &self,
+        state: Option<State>,
+        search: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Stored>>;
     /// Number of records per state.
     async fn counts(&self) -> Result<Vec<(String, u64)>>;
     async fn ping(&self) -> Result<()>;

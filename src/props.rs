@@ -86,6 +86,7 @@ fn parsers_never_panic() {
             assert_eq!(d.len(), 25, "{d}");
         }
         let _ = NfeKey::parse(&s);
+        let _ = crate::ids::percent_decode(&s);
         if let Ok(id) = OrderId::parse(&s) {
             assert_eq!(
                 percent_encode(id.as_str()),

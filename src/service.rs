@@ -90,6 +90,7 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
     match (method, rest) {
         ("GET", ["orders"]) => {
             let mut state = None;
+            let mut search = None;
             let mut page = 1u32;
             let mut per_page = PER_PAGE_DEFAULT;
             for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
@@ -103,6 +104,7 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
                             )
                         }
                     },
+                    "q" if !v.is_empty() => search = Some(crate::ids::percent_decode(v)),
                     "page" => match v.parse::<u32>() {
                         Ok(p) if p >= 1 => page = p,
                         _ => return Reply::error(400, "page must be a whole number from 1"),
@@ -120,14 +122,32 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
                 }
             }
             let offset = (page - 1).saturating_mul(per_page);
-            match engine.list(state, per_page, offset).await {
-                Ok(list) => Reply::json(
+            let listed = engine
+                .list(state, search.as_deref(), per_page, offset)
+                .await;
+            let counts = engine.store().counts().await.map(|c| {
+                State::ALL
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.as_str(),
+                            c.iter()
+                                .find(|(k, _)| k == s.as_str())
+                                .map_or(0, |(_, n)| *n),
+                        )
+                    })
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            });
+            match listed.and_then(|l| Ok((l, counts?))) {
+                Ok((list, counts)) => Reply::json(
                     200,
                     json!({
                         "orders": list.iter().map(view).collect::<Vec<_>>(),
                         "page": page,
                         "perPage": per_page,
                         "state": state.map(State::as_str),
+                        "q": search,
+                        "counts": counts,
                     }),
                 ),
                 Err(e) => store_error(e),

@@ -88,12 +88,27 @@ impl Store for &MemStore {
         due.truncate(limit as usize);
         Ok(due)
     }
-    async fn list(&self, state: Option<State>, limit: u32, offset: u32) -> Result<Vec<Stored>> {
+    async fn list(
+        &self,
+        state: Option<State>,
+        search: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Stored>> {
+        let found = |r: &OrderRecord| {
+            search.is_none_or(|q| {
+                let q = q.to_lowercase();
+                r.order_id.as_str().to_lowercase().contains(&q)
+                    || r.skyhub_code
+                        .as_ref()
+                        .is_some_and(|c| c.as_str().to_lowercase().contains(&q))
+            })
+        };
         let mut all: Vec<Stored> = self
             .rows
             .borrow()
             .values()
-            .filter(|(r, _)| state.is_none_or(|s| r.state == s))
+            .filter(|(r, _)| state.is_none_or(|s| r.state == s) && found(r))
             .map(|(r, v)| Stored {
                 record: r.clone(),
                 version: *v,

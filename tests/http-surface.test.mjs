@@ -122,6 +122,14 @@ test('list is newest first and paged', async () => {
     const { orderId } = addOrder(world, { n, kind: 'b2wentregacorreios' });
     await hook(svc.url, orderId);
   }
+  for (const n of [11, 12, 13]) await waitForState(svc.url, `BWW-${1000000000 + n}-01`, 'invoiced');
+  const byCode = await api(svc.url, `/api/orders?q=${encodeURIComponent('americanas-1000000012')}`);
+  assert.deepEqual(byCode.body.orders.map((o) => o.orderId), ['BWW-1000000012-01']);
+  const byId = await api(svc.url, '/api/orders?q=bww-100000001');
+  assert.deepEqual(byId.body.orders.map((o) => o.orderId), ['BWW-1000000013-01', 'BWW-1000000012-01', 'BWW-1000000011-01']);
+  assert.equal((await api(svc.url, '/api/orders?q=%25')).body.orders.length, 0, '% is matched literally');
+  assert.equal(byId.body.counts.invoiced >= 3, true);
+  assert.deepEqual(Object.keys(byId.body.counts).sort(), ['canceled', 'collection_pending', 'collection_requested', 'failed', 'ignored', 'invoice_pending', 'invoiced', 'waiting_invoice']);
   const p1 = await api(svc.url, '/api/orders?perPage=2&page=1');
   const p2 = await api(svc.url, '/api/orders?perPage=2&page=2');
   assert.deepEqual(p1.body.orders.map((o) => o.orderId), ['BWW-1000000013-01', 'BWW-1000000012-01']);

@@ -57,7 +57,9 @@ export function memoryStore(asPromises) {
     },
     due: (now, limit, collection) => wrap([...rows.values()]
       .filter((r) => r.nextAt !== null && r.nextAt <= now && (r.state === 'collection_pending') === collection).slice(0, limit)),
-    list: (state, limit, offset) => wrap([...rows.values()].filter((r) => !state || r.state === state).reverse().slice(offset, offset + limit)),
+    list: (state, search, limit, offset) => wrap([...rows.values()]
+      .filter((r) => (!state || r.state === state) && (!search || r.orderId.toLowerCase().includes(search.toLowerCase())))
+      .reverse().slice(offset, offset + limit)),
     counts: () => { const c = {}; for (const r of rows.values()) c[r.state] = (c[r.state] || 0) + 1; return wrap(c); },
     dueStats: (now) => {
       const due = [...rows.values()].filter((r) => r.nextAt !== null && r.nextAt <= now).map((r) => r.nextAt);
@@ -218,13 +220,17 @@ async fn exercise_store(store: JsStoreAdapter) {
     assert!(store.due(1_500, 10, false).await.unwrap().is_empty());
     assert_eq!(
         store
-            .list(Some(State::Invoiced), 10, 0)
+            .list(Some(State::Invoiced), None, 10, 0)
             .await
             .unwrap()
             .len(),
         1
     );
-    assert_eq!(store.list(None, 10, 0).await.unwrap().len(), 2);
+    assert_eq!(store.list(None, None, 10, 0).await.unwrap().len(), 2);
+    assert_eq!(
+        store.list(None, Some("bww-2"), 10, 0).await.unwrap().len(),
+        1
+    );
     let mut counts = store.counts().await.unwrap();
     counts.sort();
     assert_eq!(

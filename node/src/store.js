@@ -39,9 +39,10 @@ export class SqliteStore {
         version = version + 1, data = @data WHERE order_id = @orderId AND version = @expected`),
       due: this.db.prepare(`SELECT data, version FROM orders WHERE next_at IS NOT NULL AND next_at <= ?
         AND (state = 'collection_pending') = ? ORDER BY next_at, created_at LIMIT ?`),
-      listAll: this.db.prepare('SELECT data, version FROM orders ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?'),
-      listState: this.db.prepare(`SELECT data, version FROM orders WHERE state = ?
-        ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?`),
+      list: this.db.prepare(`SELECT data, version FROM orders
+        WHERE (@state IS NULL OR state = @state)
+          AND (@like IS NULL OR order_id LIKE @like ESCAPE '\\' OR json_extract(data, '$.skyhubCode') LIKE @like ESCAPE '\\')
+        ORDER BY created_at DESC, order_id DESC LIMIT @limit OFFSET @offset`),
       counts: this.db.prepare('SELECT state, COUNT(*) AS n FROM orders GROUP BY state'),
       ping: this.db.prepare('SELECT 1'),
       dueStats: this.db.prepare('SELECT COUNT(*) AS count, MIN(next_at) AS oldest FROM orders WHERE next_at IS NOT NULL AND next_at <= ?'),
@@ -84,8 +85,10 @@ export class SqliteStore {
   due(now, limit, collection) {
     return this.q.due.all(now, collection ? 1 : 0, limit);
   }
-  list(state, limit, offset) {
-    return state ? this.q.listState.all(state, limit, offset) : this.q.listAll.all(limit, offset);
+  list(state, search, limit, offset) {
+    // LIKE is case-insensitive for ASCII; % and _ in the search are matched literally
+    const like = search ? `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    return this.q.list.all({ state: state ?? null, like, limit, offset });
   }
   counts() {
     const out = {};
