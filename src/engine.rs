@@ -51,6 +51,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// A binary body (a PDF), sent instead of `body`.
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl Reply {
@@ -59,6 +61,7 @@ impl Reply {
             status,
             content_type: "application/json",
             body: v.to_string(),
+            bytes: None,
         }
     }
     pub fn error(status: u16, msg: impl Into<String>) -> Reply {
@@ -1263,6 +1266,52 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .into_iter()
             .map(|s| s.record)
             .collect())
+    }
+
+    /// The PLPs SkyHub holds for the account (first page): `{"plps": [{id, type, expirationDate, orders}]}`.
+    pub async fn plps(&self) -> std::result::Result<Value, String> {
+        let what = "listing PLPs";
+        let resp = self
+            .skyhub(&self.cfg.skyhub.plp_list(1))
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        if let Outcome::Retry(m) | Outcome::Fatal(m) = outcome(what, &resp) {
+            return Err(m);
+        }
+        let v: Value =
+            serde_json::from_str(&resp.body).map_err(|e| format!("{what}: SkyHub answered {e}"))?;
+        let plps: Vec<Value> = v
+            .get("plp")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|p| {
+                        json!({
+                            "id": p.get("id").map(|id| id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string())),
+                            "type": p.get("type"),
+                            "expirationDate": p.get("expiration_date"),
+                            "orders": p.get("orders").and_then(Value::as_array).map_or(0, Vec::len),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(json!({ "plps": plps }))
+    }
+
+    /// A PLP's labels as SkyHub renders them, a PDF to print; `Err((status, message))`.
+    pub async fn plp_labels(&self, plp_id: &str) -> std::result::Result<Vec<u8>, (u16, String)> {
+        let what = format!("labels of PLP {plp_id}");
+        let resp = self
+            .skyhub(&self.cfg.skyhub.plp_labels(plp_id))
+            .await
+            .map_err(|e| (502, format!("{what}: {e}")))?;
+        match outcome(&what, &resp) {
+            Outcome::Ok if resp.bytes.starts_with(b"%PDF") => Ok(resp.bytes),
+            Outcome::Ok => Err((502, format!("{what}: SkyHub did not answer a PDF"))),
+            Outcome::Fatal(m) if resp.status == 404 => Err((404, m)),
+            Outcome::Retry(m) | Outcome::Fatal(m) => Err((502, m)),
+        }
     }
 
     /// Reconciliation: lists the orders OMS invoiced in the last `hours` and records those

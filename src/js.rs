@@ -225,10 +225,26 @@ impl HttpClient for JsHttp {
             .await
             .map_err(net)?
             .unchecked_into();
+        let wants_pdf = req
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v == "application/pdf");
+        if wants_pdf && resp.ok() {
+            let buf = JsFuture::from(resp.array_buffer().map_err(net)?)
+                .await
+                .map_err(net)?;
+            let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+            return Ok(HttpResponse {
+                status: resp.status(),
+                body: String::new(),
+                bytes,
+            });
+        }
         let text = JsFuture::from(resp.text().map_err(net)?)
             .await
             .map_err(net)?;
         Ok(HttpResponse {
+            bytes: Vec::new(),
             status: resp.status(),
             body: text.as_string().unwrap_or_default(),
         })
@@ -329,12 +345,15 @@ pub async fn read_request(
 pub fn response(
     status: u16,
     content_type: &str,
-    body: &str,
+    reply: &crate::engine::Reply,
 ) -> std::result::Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", content_type)?;
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
     init.set_headers(&headers);
-    web_sys::Response::new_with_opt_str_and_init(Some(body), &init)
+    match &reply.bytes {
+        Some(b) => web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut b.clone()), &init),
+        None => web_sys::Response::new_with_opt_str_and_init(Some(&reply.body), &init),
+    }
 }

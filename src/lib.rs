@@ -89,7 +89,7 @@ impl Service {
                     format!("body over {} bytes", engine::HOOK_MAX_BYTES),
                 ),
             };
-            js::response(reply.status, reply.content_type, &reply.body).map(JsValue::from)
+            js::response(reply.status, reply.content_type, &reply).map(JsValue::from)
         })
     }
 
@@ -122,7 +122,11 @@ impl Service {
                 &"contentType".into(),
                 &JsValue::from_str(reply.content_type),
             )?;
-            js_sys::Reflect::set(&o, &"body".into(), &JsValue::from_str(&reply.body))?;
+            let body = match &reply.bytes {
+                Some(b) => js_sys::Uint8Array::from(b.as_slice()).into(),
+                None => JsValue::from_str(&reply.body),
+            };
+            js_sys::Reflect::set(&o, &"body".into(), &body)?;
             Ok(o.into())
         })
     }

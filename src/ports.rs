@@ -14,10 +14,12 @@ pub struct HttpRequest {
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// The body's bytes, for a request that accepts `application/pdf`; empty otherwise.
+    pub bytes: Vec<u8>,
 }
 
 pub trait HttpClient {

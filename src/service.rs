@@ -40,6 +40,7 @@ pub async fn handle<H: HttpClient, S: Store, R: Runtime>(
                 status: 200,
                 content_type: "text/plain; version=0.0.4",
                 body: text,
+                bytes: None,
             },
             Err(e) => Reply::error(503, format!("store does not answer: {e}")),
         },
@@ -168,6 +169,24 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
             Ok(Err(msg)) => Reply::error(409, msg),
             Err(e) => store_error(e),
         },
+        ("GET", ["plps"]) => match engine.plps().await {
+            Ok(v) => Reply::json(200, v),
+            Err(msg) => Reply::error(502, msg),
+        },
+        ("GET", ["plps", id, "labels"]) => {
+            if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Reply::error(400, "a PLP id is a number");
+            }
+            match engine.plp_labels(id).await {
+                Ok(pdf) => Reply {
+                    status: 200,
+                    content_type: "application/pdf",
+                    body: String::new(),
+                    bytes: Some(pdf),
+                },
+                Err((status, msg)) => Reply::error(status, msg),
+            }
+        }
         ("POST", ["reconcile"]) => {
             let hours = match query.split('&').find_map(|kv| kv.strip_prefix("hours=")) {
                 None => RECONCILE_HOURS_DEFAULT,

@@ -208,6 +208,32 @@ impl SkyhubApi {
         )
     }
 
+    /// `GET /shipments/b2w`: the PLPs of the account.
+    pub fn plp_list(&self, offset: u32) -> HttpRequest {
+        self.request(
+            "GET",
+            &format!("/shipments/b2w?offset={offset}"),
+            None,
+            None,
+        )
+    }
+
+    /// `GET /shipments/b2w/view?plp_id=…` as a PDF: the PLP's labels, ready to print.
+    pub fn plp_labels(&self, plp_id: &str) -> HttpRequest {
+        let mut r = self.request(
+            "GET",
+            &format!("/shipments/b2w/view?plp_id={}", percent_encode(plp_id)),
+            None,
+            None,
+        );
+        for (k, v) in r.headers.iter_mut() {
+            if k == "Accept" {
+                *v = "application/pdf".into();
+            }
+        }
+        r
+    }
+
     pub fn to_group(&self, offset: u32) -> HttpRequest {
         self.request(
             "GET",
@@ -623,6 +649,7 @@ mod tests {
     #[test]
     fn outcomes_and_error_bodies() {
         let r = |status, body: &str| HttpResponse {
+            bytes: Vec::new(),
             status,
             body: body.into(),
         };
@@ -694,6 +721,22 @@ mod tests {
             ShipmentKind::Correios
         );
         assert!(SkyhubOrder::parse(r#"{"calculation_type":5}"#).is_err());
+    }
+
+    #[test]
+    fn plp_requests() {
+        let l = api().plp_labels("98945320");
+        assert_eq!(
+            l.url,
+            "https://api.skyhub.com.br/shipments/b2w/view?plp_id=98945320"
+        );
+        assert_eq!(header(&l, "Accept"), Some("application/pdf"));
+        assert_eq!(header(&l, "X-Api-Key"), Some("k"));
+        assert_eq!(classify_request(&l), RequestClass::Shipments);
+        assert_eq!(
+            api().plp_list(1).url,
+            "https://api.skyhub.com.br/shipments/b2w?offset=1"
+        );
     }
 
     #[test]

@@ -239,6 +239,7 @@ impl HttpClient for Http<'_> {
             Some(Fault::Status(s)) => {
                 record(s);
                 return Ok(HttpResponse {
+                    bytes: Vec::new(),
                     status: s,
                     body: json!({ "error": format!("injected {s}") }).to_string(),
                 });
@@ -250,7 +251,11 @@ impl HttpClient for Http<'_> {
         if fault == Some(Fault::ProcessedThenLost) {
             return Err(Error::Network("timed out".into()));
         }
-        Ok(HttpResponse { status, body: out })
+        Ok(HttpResponse {
+            status,
+            body: out,
+            bytes: Vec::new(),
+        })
     }
 }
 

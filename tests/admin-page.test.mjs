@@ -79,6 +79,16 @@ test('an operator finds a failed order, reads why, and retries it', { skip }, as
 
   await page.getByLabel('State', { exact: true }).selectOption('');
   await page.getByRole('button', { name: 'collection_requested: 2' }).waitFor();
+
+  // the PLPs, and their labels as a PDF ready to print
+  await page.reload();
+  const plp = world.skyhub.plps[0].id;
+  const print = page.getByRole('button', { name: `Print labels of PLP ${plp}` });
+  await print.waitFor();
+  const [popup] = await Promise.all([page.waitForEvent('popup'), print.click()]);
+  assert.match(popup.url(), /^blob:/);
+  await page.getByRole('status').filter({ hasText: `labels of PLP ${plp} opened` }).waitFor();
+  await popup.close();
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: `${ARTIFACTS}admin-page.png`, fullPage: true });
 });

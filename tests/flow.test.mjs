@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startWorld, startService, addOrder, hook, api, waitForState, sleep, nfeKey, omsOrder,
-  invoicesFor, confirmsFor, groupsFor,
+  invoicesFor, confirmsFor, groupsFor, ADMIN_TOKEN,
 } from './helpers.mjs';
 
 let world;
@@ -133,6 +133,29 @@ test('duplicate and concurrent hooks: one invoice, one pickup request', async ()
   assert.equal(invoicesFor(world, code).length, 1);
   assert.equal(groupsFor(world, code).length, 1);
   assert.equal(confirmsFor(world, code).length, 1);
+});
+
+test('PLPs are listed and their labels come as the PDF SkyHub renders', async () => {
+  const { orderId, code } = addOrder(world, { n: 170 });
+  await hook(svc.url, orderId);
+  const rec = await waitForState(svc.url, orderId, 'collection_requested');
+  const list = await api(svc.url, '/api/plps');
+  assert.equal(list.status, 200);
+  const plp = list.body.plps.find((p) => p.id === rec.plpId);
+  assert.ok(plp, JSON.stringify(list.body));
+  assert.equal(plp.type, 'DIRECT');
+  const r = await fetch(`${svc.url}/api/plps/${rec.plpId}/labels`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/pdf');
+  const pdf = Buffer.from(await r.arrayBuffer());
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+  assert.ok(pdf.includes(Buffer.from([0, 255, 128, 10])), 'binary bytes survived the trip');
+  const view = world.skyhub.log.find((e) => e.path === '/shipments/b2w/view');
+  assert.equal(new URLSearchParams(view.query).get('plp_id'), rec.plpId);
+  assert.equal((await api(svc.url, '/api/plps/999999/labels')).status, 404);
+  assert.equal((await api(svc.url, '/api/plps/12a/labels')).status, 400);
+  assert.equal((await fetch(`${svc.url}/api/plps/${rec.plpId}/labels`)).status, 401);
+  assert.ok(code);
 });
 
 test('the new -NN code and a code without a channel prefix', async () => {

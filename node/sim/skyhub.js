@@ -166,6 +166,17 @@ export async function startSkyhub(opts = {}) {
       stats.groups.push({ id, codes, at: now });
       return reply(201, { message: `Plp ${id} agrupada com sucesso.` });
     }
+    if (req.method === 'GET' && path === '/shipments/b2w/view') {
+      const plp = plps.find((p) => p.id === url.searchParams.get('plp_id'));
+      if (!plp) return reply(404, { error: 'PLP não encontrada' });
+      if ((h.accept || '').includes('application/pdf')) {
+        entry.status = 200;
+        res.writeHead(200, { 'content-type': 'application/pdf' });
+        // a minimal PDF: the bytes a printer gets, binary included
+        return res.end(Buffer.concat([Buffer.from(`%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Title (PLP ${plp.id}) >> endobj\n`, 'latin1'), Buffer.from([0, 255, 128, 10]), Buffer.from('%%EOF\n')]));
+      }
+      return reply(200, { plp: { id: plp.id, tpAgrupamento: 'PLP' }, docsExternos: plp.orders.map((o) => ({ codigo: o.code, qtVolumes: 1 })) });
+    }
     if (req.method === 'GET' && path === '/shipments/b2w') {
       return reply(200, { plp: plps.map((p) => ({ ...p, expiration_date: '2099-12-31' })) });
     }

@@ -63,8 +63,9 @@ const server = http.createServer(async (req, res) => {
     const query = q < 0 ? '' : req.url.slice(q + 1);
     const h = req.headers;
     const reply = await service.handle(req.method, path, query, h.authorization, h['x-hook-secret'], await readBody(req, MAX_BODY));
-    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
-    res.end(reply.body);
+    const body = typeof reply.body === 'string' ? reply.body : Buffer.from(reply.body);
+    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   } catch (e) {
     if (e instanceof BodyTooLarge) {
       res.setHeader('connection', 'close');
