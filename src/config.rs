@@ -30,6 +30,10 @@ pub struct Config {
     pub retry_max_ms: u64,
     /// How long a worker's claim on an order lasts: after a crash its orders come back then.
     pub lease_ms: u64,
+    /// The service's public hook URL, as VTEX calls it; the keeper checks the hook when set.
+    pub hook_url: Option<String>,
+    /// How often the keeper checks the hook configuration; 0: never.
+    pub hook_check_ms: u64,
     /// How often the host runs a reconciliation; 0: never.
     pub reconcile_interval_ms: u64,
     /// `LOG_LEVEL=debug`: also a line per hook received.
@@ -256,6 +260,27 @@ impl Config {
                 86_400_000,
             )?,
             lease_ms,
+            hook_url: match get("HOOK_URL") {
+                None => None,
+                Some(u)
+                    if (u.starts_with("https://") || u.starts_with("http://"))
+                        && !u.contains(char::is_whitespace) =>
+                {
+                    Some(u.to_string())
+                }
+                Some(u) => {
+                    return Err(Error::Config(format!(
+                        "HOOK_URL must be the http(s) URL VTEX calls, got {u:?}"
+                    )))
+                }
+            },
+            hook_check_ms: number(
+                get("HOOK_CHECK_MINUTES"),
+                "HOOK_CHECK_MINUTES",
+                60,
+                0,
+                24 * 60,
+            )? * 60_000,
             reconcile_interval_ms: number(
                 get("RECONCILE_INTERVAL_MINUTES"),
                 "RECONCILE_INTERVAL_MINUTES",

@@ -1268,6 +1268,119 @@ impl<H: HttpClient, S: Store, R: Runtime> Engine<H, S, R> {
             .collect())
     }
 
+    /// The OMS hook configuration (Orders Feed v3): whether VTEX calls `url` with the current
+    /// `X-Hook-Secret`. `{ok, url?, filter?, problem?}`; `Err` when VTEX cannot be asked.
+    pub async fn hook_status(&self, url: &str) -> std::result::Result<Value, String> {
+        let req = HttpRequest {
+            method: "GET",
+            url: format!("{}/api/orders/hook/config", self.cfg.vtex_base_url),
+            headers: self.oms_headers(),
+            body: None,
+        };
+        let resp = self
+            .http
+            .send(&req, self.cfg.http_timeout_ms)
+            .await
+            .map_err(|e| format!("reading the hook configuration: {e}"))?;
+        let cfg: Value = match resp.status {
+            200 => serde_json::from_str(&resp.body).unwrap_or(Value::Null),
+            404 => Value::Null,
+            s => {
+                return Err(format!(
+                    "reading the hook configuration: VTEX answered {s}: {}",
+                    skyhub::error_message(&resp.body)
+                ))
+            }
+        };
+        let Some(hook) = cfg.get("hook").filter(|h| h.is_object()) else {
+            return Ok(json!({ "ok": false, "problem": "no hook configured on VTEX" }));
+        };
+        let configured = hook.get("url").and_then(Value::as_str).unwrap_or("");
+        let secret = hook
+            .get("headers")
+            .and_then(Value::as_object)
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("x-hook-secret"))
+                    .and_then(|(_, v)| v.as_str())
+            });
+        let problem = if configured != url {
+            Some(format!("the hook points at {configured}, not {url}"))
+        } else if !self
+            .cfg
+            .hook_secret
+            .as_ref()
+            .is_some_and(|s| secret.is_some_and(|v| s.matches(v)))
+        {
+            Some("the hook does not send the current HOOK_SECRET".to_string())
+        } else {
+            None
+        };
+        Ok(
+            json!({ "ok": problem.is_none(), "url": configured, "filter": cfg.get("filter"), "problem": problem }),
+        )
+    }
+
+    /// Configures the OMS hook to call `url` with `X-Hook-Secret`: `FromWorkflow` on
+    /// `invoiced`, or with `partial` the `FromOrders` expression that also reports each
+    /// partial invoice. VTEX pings `url` while saving and keeps the configuration only on a 200.
+    pub async fn hook_setup(&self, url: &str, partial: bool) -> std::result::Result<Value, String> {
+        let Some(secret) = &self.cfg.hook_secret else {
+            return Err("HOOK_SECRET is not set: the hook would be open to anyone".into());
+        };
+        let filter = if partial {
+            json!({ "type": "FromOrders", "expression": "$count(packageAttachment.packages) > 0", "disableSingleFire": true })
+        } else {
+            json!({ "type": "FromWorkflow", "status": ["invoiced"] })
+        };
+        let body = json!({ "filter": filter, "hook": { "url": url, "headers": { "X-Hook-Secret": secret.expose() } } });
+        let mut headers = self.oms_headers();
+        headers.push(("Content-Type".into(), "application/json".into()));
+        let req = HttpRequest {
+            method: "POST",
+            url: format!("{}/api/orders/hook/config", self.cfg.vtex_base_url),
+            headers,
+            body: Some(body.to_string()),
+        };
+        let resp = self
+            .http
+            .send(&req, self.cfg.http_timeout_ms)
+            .await
+            .map_err(|e| format!("configuring the hook: {e}"))?;
+        if !(200..300).contains(&resp.status) {
+            return Err(format!(
+                "VTEX refused the hook ({}): {}",
+                resp.status,
+                skyhub::error_message(&resp.body)
+            ));
+        }
+        self.log(
+            "info",
+            "OMS hook configured",
+            None,
+            json!({ "url": url, "filter": filter["type"] }),
+        );
+        Ok(json!({ "ok": true, "url": url, "filter": filter }))
+    }
+
+    /// The keeper: re-creates the hook when VTEX dropped it or it points elsewhere.
+    pub async fn ensure_hook(&self) -> std::result::Result<Value, String> {
+        let Some(url) = self.cfg.hook_url.clone() else {
+            return Err("HOOK_URL is not set".into());
+        };
+        let status = self.hook_status(&url).await?;
+        if status["ok"] == json!(true) {
+            return Ok(status);
+        }
+        self.log(
+            "warn",
+            "OMS hook missing or stale: configuring it again",
+            None,
+            json!({ "problem": status["problem"] }),
+        );
+        self.hook_setup(&url, false).await
+    }
+
     /// The PLPs SkyHub holds for the account (first page): `{"plps": [{id, type, expirationDate, orders}]}`.
     pub async fn plps(&self) -> std::result::Result<Value, String> {
         let what = "listing PLPs";

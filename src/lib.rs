@@ -49,6 +49,7 @@ pub fn parse_config(env: JsValue) -> std::result::Result<JsValue, JsError> {
         "databaseUrl": cfg.database_url,
         "tickMs": cfg.tick_ms,
         "reconcileMs": cfg.reconcile_interval_ms,
+        "hookCheckMs": if cfg.hook_url.is_some() { cfg.hook_check_ms } else { 0 },
         "hookSecretSet": cfg.hook_secret.is_some(),
         "adminTokenSet": cfg.admin_token.is_some(),
         "warnings": cfg.warnings,
@@ -138,6 +139,20 @@ impl Service {
         wasm_bindgen_futures::future_to_promise(async move {
             let v = engine
                 .reconcile(u64::from(hours))
+                .await
+                .map_err(|e| JsValue::from(JsError::new(&e)))?;
+            js_sys::JSON::parse(&v.to_string())
+        })
+    }
+
+    /// The hook keeper: checks the OMS hook configuration and re-creates it when VTEX dropped
+    /// it; resolves to the configuration's status.
+    #[wasm_bindgen(js_name = ensureHook)]
+    pub fn ensure_hook(&self) -> js_sys::Promise {
+        let engine = self.engine.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let v = engine
+                .ensure_hook()
                 .await
                 .map_err(|e| JsValue::from(JsError::new(&e)))?;
             js_sys::JSON::parse(&v.to_string())

@@ -169,6 +169,31 @@ async fn api<H: HttpClient, S: Store, R: Runtime>(
             Ok(Err(msg)) => Reply::error(409, msg),
             Err(e) => store_error(e),
         },
+        ("GET", ["hook"]) | ("POST", ["hook"]) => {
+            let param = |k: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(k))
+                    .map(crate::ids::percent_decode)
+            };
+            let Some(url) = param("url=").or_else(|| engine.cfg.hook_url.clone()) else {
+                return Reply::error(400, "give url=… or set HOOK_URL: the URL VTEX calls");
+            };
+            let result = if method == "GET" {
+                engine.hook_status(&url).await
+            } else {
+                engine
+                    .hook_setup(
+                        &url,
+                        param("partial=").is_some_and(|p| p == "1" || p == "true"),
+                    )
+                    .await
+            };
+            match result {
+                Ok(v) => Reply::json(200, v),
+                Err(msg) => Reply::error(502, msg),
+            }
+        }
         ("GET", ["plps"]) => match engine.plps().await {
             Ok(v) => Reply::json(200, v),
             Err(msg) => Reply::error(502, msg),

@@ -313,6 +313,10 @@ pub fn error_message(body: &str) -> String {
         for k in ["error", "message", "errors"] {
             match v.get(k) {
                 Some(Value::String(s)) => return truncate(s, 300),
+                // VTEX's shape: {"error": {"code": …, "message": …}}
+                Some(Value::Object(o)) if o.get("message").is_some_and(Value::is_string) => {
+                    return truncate(o["message"].as_str().unwrap_or_default(), 300)
+                }
                 Some(other) if !other.is_null() => return truncate(&other.to_string(), 300),
                 _ => {}
             }
@@ -672,6 +676,10 @@ mod tests {
             matches!(outcome("x", &r(404, "Account  not found")), Outcome::Fatal(m) if m.ends_with("Account not found"))
         );
         assert_eq!(error_message(r#"{"message":"erro"}"#), "erro");
+        assert_eq!(
+            error_message(r#"{"error":{"code":"1","message":"Unable to check address"}}"#),
+            "Unable to check address"
+        );
         assert_eq!(error_message(""), "(empty body)");
         assert_eq!(error_message(&"a".repeat(1000)).chars().count(), 301);
     }

@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startWorld, startService, addOrder, hook, waitForState, HOOK_SECRET, ADMIN_TOKEN } from './helpers.mjs';
+import { createServer } from 'node:net';
+import { startWorld, startService, addOrder, hook, waitFor, waitForState, HOOK_SECRET, ADMIN_TOKEN } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../node/bin/b2w-coleta.js', import.meta.url));
 let world;
@@ -109,6 +110,26 @@ test('reconcile and replay record the invoiced orders no hook brought', async ()
   assert.match(down.err, /OMS answered 503/);
 });
 
+test('the keeper configures the hook at start when HOOK_URL is set', async () => {
+  const w = await startWorld();
+  const port = await new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
+  const url = `http://127.0.0.1:${port}/hooks/oms`;
+  const s = await startService(w.env({ PORT: String(port), HOOK_URL: url }));
+  try {
+    await waitFor('the keeper to configure the hook', () => w.oms.hookState.config?.hook?.url === url);
+    assert.equal(w.oms.hookState.config.hook.headers['X-Hook-Secret'], HOOK_SECRET);
+    assert.match(s.out, /OMS hook missing or stale/);
+  } finally {
+    await s.stop();
+    await w.close();
+  }
+});
+
 test('hook setup configures VTEX (which pings the service) and hook check verifies it', async () => {
   assert.equal(world.oms.hookState.config, null);
   const none = await cli(['hook', 'check']);
@@ -124,13 +145,17 @@ test('hook setup configures VTEX (which pings the service) and hook check verifi
   const partial = await cli(['hook', 'setup', '--partial']);
   assert.equal(partial.code, 0, partial.err);
   assert.equal(world.oms.hookState.config.filter.type, 'FromOrders');
-  const stale = await cli(['hook', 'check'], { HOOK_SECRET: 'rotated' });
+  world.oms.hookState.config.hook.headers['X-Hook-Secret'] = 'an-old-secret';
+  const stale = await cli(['hook', 'check']);
   assert.equal(stale.code, 1);
   assert.match(stale.err, /does not send the current HOOK_SECRET/);
+  const elsewhere = await cli(['hook', 'check', '--url', 'https://coleta.example/hooks/oms']);
+  assert.equal(elsewhere.code, 1);
+  assert.match(elsewhere.err, /points at http/);
   const unreachable = await cli(['hook', 'setup', '--url', 'http://127.0.0.1:9/hooks/oms']);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.err, /VTEX refused the hook \(400\): Unable to check address/);
-  const noKey = await cli(['hook', 'check'], { VTEX_APP_KEY: '' });
-  assert.equal(noKey.code, 2);
-  assert.match(noKey.err, /VTEX_APP_KEY is not set/);
+  const noUrl = await cli(['hook', 'check'], { HOOK_URL: '' });
+  assert.equal(noUrl.code, 1);
+  assert.match(noUrl.err, /HOOK_URL/);
 });

@@ -14,8 +14,9 @@ Usage:
   b2w-coleta hook check          check that VTEX still has the hook (it drops one idle for 3 days)
   b2w-coleta COMMAND --help      help on a command
 
-Environment: B2W_COLETA_URL (default http://127.0.0.1:$PORT, PORT default 8080), ADMIN_TOKEN;
-for the hook: VTEX_ACCOUNT or VTEX_BASE_URL, VTEX_APP_KEY, VTEX_APP_TOKEN, HOOK_SECRET, HOOK_URL.`,
+Environment: B2W_COLETA_URL (default http://127.0.0.1:$PORT, PORT default 8080), ADMIN_TOKEN,
+and HOOK_URL (the URL VTEX calls) unless the service has it. The service holds the VTEX
+credentials and the hook secret.`,
   status: `Usage: b2w-coleta status ORDER
 
 Prints the order's state, delivery, SkyHub code, attempts, last error and its last history entries.
@@ -34,8 +35,8 @@ until now, at most 60 days back.`,
   hook: `Usage: b2w-coleta hook setup [--url URL] [--partial]
        b2w-coleta hook check [--url URL]
 
-setup: POST /api/orders/hook/config on VTEX so that OMS calls URL (default HOOK_URL) with the
-X-Hook-Secret header (HOOK_SECRET). The filter is FromWorkflow on "invoiced"; --partial uses the
+setup: the service configures the VTEX hook (POST /api/orders/hook/config) so that OMS calls URL
+(default HOOK_URL, here or in the service) with the X-Hook-Secret header. The filter is FromWorkflow on "invoiced"; --partial uses the
 FromOrders expression that also reports each partial invoice (more notifications, all harmless).
 VTEX pings the URL while saving: the service must be reachable from VTEX.
 check: reads the hook configuration and checks its URL and secret header. Exit 1 if it is missing
@@ -119,11 +120,6 @@ async function retry(args) {
   console.log(`${args[0]}: back in the queue as ${r.body.state}`);
 }
 
-function vtex() {
-  const base = (process.env.VTEX_BASE_URL?.trim() || `https://${env('VTEX_ACCOUNT')}.vtexcommercestable.com.br`).replace(/\/$/, '');
-  return { base, headers: { 'X-VTEX-API-AppKey': env('VTEX_APP_KEY'), 'X-VTEX-API-AppToken': env('VTEX_APP_TOKEN'), 'content-type': 'application/json' } };
-}
-
 function flag(args, name) {
   const i = args.indexOf(name);
   if (i < 0) return undefined;
@@ -132,29 +128,26 @@ function flag(args, name) {
   return v;
 }
 
+// The service holds the VTEX credentials and the hook secret: it reads and writes the
+// configuration; the CLI only asks.
 async function hook(args) {
   const [sub, ...rest] = args;
-  const url = flag(rest, '--url') ?? env('HOOK_URL');
-  const { base, headers } = vtex();
+  const url = flag(rest, '--url') ?? process.env.HOOK_URL?.trim();
+  const params = new URLSearchParams();
+  if (url) params.set('url', url);
   if (sub === 'setup') {
-    const filter = rest.includes('--partial')
-      ? { type: 'FromOrders', expression: '$count(packageAttachment.packages) > 0', disableSingleFire: true }
-      : { type: 'FromWorkflow', status: ['invoiced'] };
-    const body = { filter, hook: { url, headers: { 'X-Hook-Secret': env('HOOK_SECRET') } } };
-    const r = await request(`${base}/api/orders/hook/config`, { method: 'POST', headers, body: JSON.stringify(body) }, 'hook setup');
-    if (r.status !== 200) throw new Failure(`VTEX refused the hook (${r.status}): ${errorOf(r.body)}`);
-    console.log(`hook set: OMS now calls ${url} (${filter.type}${filter.status ? ` on ${filter.status}` : ''})`);
+    if (rest.includes('--partial')) params.set('partial', '1');
+    const r = await api('POST', `/api/hook?${params}`);
+    if (r.status !== 200) throw new Failure(errorOf(r.body));
+    const f = r.body.filter;
+    console.log(`hook set: OMS now calls ${r.body.url} (${f.type}${f.status ? ` on ${f.status}` : ''})`);
     return;
   }
   if (sub === 'check') {
-    const r = await request(`${base}/api/orders/hook/config`, { method: 'GET', headers }, 'hook check');
-    if (r.status === 404 || (r.status === 200 && !r.body?.hook)) throw new Failure('no hook configured on VTEX: run "b2w-coleta hook setup"');
-    if (r.status !== 200) throw new Failure(`VTEX answered ${r.status}: ${errorOf(r.body)}`);
-    const h = r.body.hook;
-    if (h.url !== url) throw new Failure(`the hook points at ${h.url}, not ${url}: run "b2w-coleta hook setup"`);
-    const secret = Object.entries(h.headers ?? {}).find(([k]) => k.toLowerCase() === 'x-hook-secret')?.[1];
-    if (secret !== env('HOOK_SECRET')) throw new Failure('the hook does not send the current HOOK_SECRET: run "b2w-coleta hook setup"');
-    console.log(`hook ok: OMS calls ${h.url} (${r.body.filter?.type ?? 'FromWorkflow'})`);
+    const r = await api('GET', `/api/hook?${params}`);
+    if (r.status !== 200) throw new Failure(errorOf(r.body));
+    if (!r.body.ok) throw new Failure(`${r.body.problem}: run "b2w-coleta hook setup"`);
+    console.log(`hook ok: OMS calls ${r.body.url} (${r.body.filter?.type ?? 'FromWorkflow'})`);
     return;
   }
   throw new Failure(HELP.hook, 2);

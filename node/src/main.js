@@ -119,6 +119,19 @@ if (cfg.reconcileMs > 0) {
   reconcileTimer = setInterval(sweep, cfg.reconcileMs);
   reconcileTimer.unref();
 }
+// The hook keeper: VTEX drops a hook configuration idle for three days.
+let hookTimer = null;
+function keepHook() {
+  service.ensureHook().then(
+    (r) => r.ok || log('warn', 'OMS hook not as expected', r),
+    (e) => log('warn', 'OMS hook check failed; it runs again later', { error: String(e?.message ?? e) }),
+  );
+}
+if (cfg.hookCheckMs > 0) {
+  server.once('listening', keepHook); // VTEX pings the URL while saving: listen first
+  hookTimer = setInterval(keepHook, cfg.hookCheckMs);
+  hookTimer.unref();
+}
 const working = Promise.all([workLoop('orders'), workLoop('orders'), workLoop('collection')]);
 
 async function shutdown(signal) {
@@ -127,6 +140,7 @@ async function shutdown(signal) {
   log('info', 'shutting down', { signal });
   service.stop();
   clearInterval(reconcileTimer);
+  clearInterval(hookTimer);
   for (const w of wakers) w();
   server.close();
   server.closeIdleConnections?.();
