@@ -1,22 +1,15 @@
 // The operator's CLI (node/bin/b2w-coleta.js) against the running service and the OMS simulator.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { startWorld, startService, addOrder, hook, waitFor, waitForState, HOOK_SECRET, ADMIN_TOKEN } from './helpers.mjs';
+import { startWorld, startService, addOrder, hook, waitFor, waitForState, HOOK_SECRET, ADMIN_TOKEN, serviceFixture } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../node/bin/b2w-coleta.js', import.meta.url));
 let world;
 let svc;
-before(async () => {
-  world = await startWorld();
-  svc = await startService(world.env());
-});
-after(async () => {
-  await svc?.stop();
-  await world?.close();
-});
+serviceFixture((w, s) => ([world, svc] = [w, s]));
 
 function cli(args, extraEnv = {}) {
   const env = {

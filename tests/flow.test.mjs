@@ -1,21 +1,14 @@
 // The effects at SkyHub that CONTRACT.md promises, one kind of order at a time.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startWorld, startService, addOrder, hook, api, waitForState, sleep, nfeKey, omsOrder,
-  invoicesFor, confirmsFor, groupsFor, ADMIN_TOKEN,
+  invoicesFor, confirmsFor, groupsFor, ADMIN_TOKEN, serviceFixture
 } from './helpers.mjs';
 
 let world;
 let svc;
-before(async () => {
-  world = await startWorld();
-  svc = await startService(world.env());
-});
-after(async () => {
-  await svc?.stop();
-  await world?.close();
-});
+serviceFixture((w, s) => ([world, svc] = [w, s]));
 
 test('Direct, one item: NF-e XML sent once, grouped into a PLP, pickup requested once', async () => {
   const { orderId, code } = addOrder(world, { n: 100, items: [1] });

@@ -1,5 +1,6 @@
 // Shared by the black-box tests: the simulators on loopback, the built service as a child
 // process, and small HTTP helpers.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,3 +172,21 @@ export function groupsFor(world, code) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The world and a service for a whole test file: started before its tests, stopped after.
+ * `bind(world, svc)` receives them once started.
+ */
+export function serviceFixture(bind, extraEnv = {}) {
+  let world;
+  let svc;
+  before(async () => {
+    world = await startWorld();
+    svc = await startService(world.env(extraEnv));
+    bind(world, svc);
+  });
+  after(async () => {
+    await svc?.stop();
+    await world?.close();
+  });
+}

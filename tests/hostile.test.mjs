@@ -1,20 +1,13 @@
 // Hostile and malformed input: bad hooks get a 4xx and shape no URL; bad upstream answers
 // become recorded, retryable errors; the service never crashes nor answers 5xx to a hook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startWorld, startService, addOrder, hook, api, waitFor, waitForState, sleep, HOOK_SECRET, omsOrder, nfeKey } from './helpers.mjs';
+import { startWorld, startService, addOrder, hook, api, waitFor, waitForState, sleep, HOOK_SECRET, omsOrder, nfeKey, serviceFixture } from './helpers.mjs';
 
 let world;
 let svc;
-before(async () => {
-  world = await startWorld();
-  svc = await startService(world.env());
-});
-after(async () => {
-  await svc?.stop();
-  await world?.close();
-});
+serviceFixture((w, s) => ([world, svc] = [w, s]));
 
 function rawPost(url, body, headers = {}) {
   return new Promise((resolve, reject) => {

@@ -1,18 +1,11 @@
 // The HTTP surface of CONTRACT.md: hook auth and bad input, health, metrics, the API's auth.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, startService, startFailure, addOrder, hook, api, waitForState, HOOK_SECRET, ADMIN_TOKEN } from './helpers.mjs';
+import { startWorld, startService, startFailure, addOrder, hook, api, waitForState, HOOK_SECRET, ADMIN_TOKEN, serviceFixture } from './helpers.mjs';
 
 let world;
 let svc;
-before(async () => {
-  world = await startWorld();
-  svc = await startService(world.env());
-});
-after(async () => {
-  await svc?.stop();
-  await world?.close();
-});
+serviceFixture((w, s) => ([world, svc] = [w, s]));
 
 const post = (body, headers = {}) =>
   fetch(`${svc.url}/hooks/oms`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
