@@ -95,6 +95,8 @@ test('reconcile and replay record the invoiced orders no hook brought', async ()
   const again = await cli(['replay', '--since', new Date(Date.now() - 3_600_000).toISOString()]);
   assert.equal(again.code, 0, again.err);
   assert.match(again.out, /; 0 new/);
+  assert.match(again.err, /\[#{30}\] 0 order\(s\) still due/);
+  assert.match(again.out, /the queue is empty/);
   assert.equal((await cli(['replay', '--since', 'yesterday-ish'])).code, 2);
   assert.equal((await cli(['reconcile', '--hours', '0'])).code, 2);
   world.oms.faults.add('GET /api/oms/pvt/orders', { status: 503, body: 'down' });

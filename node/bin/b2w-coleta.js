@@ -28,10 +28,11 @@ Puts a failed order back at the step it failed. Exit 1 if the order is not faile
 
 Asks the service to list the orders OMS invoiced in the last N hours (default 48) and to record
 those it never heard of; they are then processed as if their hook had come.`,
-  replay: `Usage: b2w-coleta replay --since DATE
+  replay: `Usage: b2w-coleta replay --since DATE [--wait SECONDS]
 
 Like reconcile, from DATE (any date JavaScript reads, e.g. 2026-11-28 or 2026-11-28T10:00:00Z)
-until now, at most 60 days back.`,
+until now, at most 60 days back; then shows a progress bar of the work queue draining, for up to
+--wait seconds (default 600; 0: do not wait).`,
   hook: `Usage: b2w-coleta hook setup [--url URL] [--partial]
        b2w-coleta hook check [--url URL]
 
@@ -161,6 +162,35 @@ async function reconcile(args, hours = Number(flag(args, '--hours') ?? 48)) {
   console.log(`${r.body.listed} order(s) invoiced in OMS in the last ${hours} h; ${r.body.added} new, now in the queue`);
 }
 
+async function dueOrders() {
+  const r = await api('GET', '/metrics');
+  const m = String(r.body).match(/^b2w_coleta_due_orders (\d+)$/m);
+  if (!m) throw new Failure('the service did not report b2w_coleta_due_orders');
+  return Number(m[1]);
+}
+
+/** Draws the work queue draining, on stderr, until it is empty or `timeoutMs` passed. */
+async function watchQueue(timeoutMs) {
+  const start = await dueOrders();
+  let due = start;
+  const end = Date.now() + timeoutMs;
+  const draw = () => {
+    const done = start === 0 ? 1 : Math.min(1, (start - due) / start);
+    const width = 30;
+    const full = Math.round(done * width);
+    process.stderr.write(`\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${due} order(s) still due   `);
+  };
+  draw();
+  while (due > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 500));
+    due = await dueOrders();
+    draw();
+  }
+  process.stderr.write('\n');
+  if (due > 0) console.log(`${due} order(s) still due after ${Math.round(timeoutMs / 1000)} s: the service goes on; see "b2w-coleta status ORDER"`);
+  else console.log('the queue is empty: every replayed order has been worked on');
+}
+
 async function replay(args) {
   const since = flag(args, '--since');
   const t = Date.parse(since ?? '');
@@ -168,6 +198,9 @@ async function replay(args) {
   const hours = Math.max(1, Math.ceil((Date.now() - t) / 3_600_000));
   if (hours > 1440) throw new Failure('--since: at most 60 days back', 2);
   await reconcile([], hours);
+  const wait = Number(flag(args, '--wait') ?? 600);
+  if (!Number.isInteger(wait) || wait < 0) throw new Failure('--wait takes whole seconds', 2);
+  if (wait > 0) await watchQueue(wait * 1000);
 }
 
 const COMMANDS = { status, retry, reconcile, replay, hook };
