@@ -301,70 +301,30 @@ async fn call(
     (resp.status(), text)
 }
 
+/// A hook through the exported `fetch`: its status.
+async fn post_hook(svc: &b2w_coleta::Service, secret: Option<&str>, body: &str) -> u16 {
+    let headers: Vec<(&str, &str)> = secret.map(|s| ("x-hook-secret", s)).into_iter().collect();
+    call(svc, "POST", "/hooks/oms", &headers, Some(body))
+        .await
+        .0
+}
+
 #[wasm_bindgen_test]
 async fn service_entry_point_answers_web_requests() {
     let svc = b2w_coleta::Service::new(env(), memory_store(JsValue::FALSE), None).unwrap();
+    let order = "{\"OrderId\":\"BWW-1-01\"}";
     assert_eq!(
-        call(
-            &svc,
-            "POST",
-            "/hooks/oms",
-            &[],
-            Some("{\"hookConfig\":\"ping\"}")
-        )
-        .await
-        .0,
+        post_hook(&svc, None, "{\"hookConfig\":\"ping\"}").await,
         200
     );
-    assert_eq!(
-        call(
-            &svc,
-            "POST",
-            "/hooks/oms",
-            &[],
-            Some("{\"OrderId\":\"BWW-1-01\"}")
-        )
-        .await
-        .0,
-        401
-    );
-    let (status, body) = call(
-        &svc,
-        "POST",
-        "/hooks/oms",
-        &[("x-hook-secret", "s3cret")],
-        Some("{\"OrderId\":\"BWW-1-01\"}"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        call(
-            &svc,
-            "POST",
-            "/hooks/oms",
-            &[("x-hook-secret", "s3cret")],
-            Some("nope")
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(post_hook(&svc, None, order).await, 401);
+    assert_eq!(post_hook(&svc, Some("s3cret"), order).await, 200);
+    assert_eq!(post_hook(&svc, Some("s3cret"), "nope").await, 400);
     let big = format!(
         "{{\"OrderId\":\"BWW-1-01\",\"pad\":\"{}\"}}",
         "x".repeat(70_000)
     );
-    assert_eq!(
-        call(
-            &svc,
-            "POST",
-            "/hooks/oms",
-            &[("x-hook-secret", "s3cret")],
-            Some(&big)
-        )
-        .await
-        .0,
-        413
-    );
+    assert_eq!(post_hook(&svc, Some("s3cret"), &big).await, 413);
     let (status, body) = call(
         &svc,
         "GET",

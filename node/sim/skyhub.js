@@ -69,6 +69,22 @@ export async function startSkyhub(opts = {}) {
     return all.slice(start, start + PAGE);
   }
 
+  // A listing entry, as to_group and collectables show one.
+  const listed = (ord) => ({ code: remoteCode(ord.code), customer: ord.customer?.name ?? 'Cliente', value: ord.total_ordered ?? 0 });
+
+  // The codes a group or confirm request names, and the orders they are; or the error to answer.
+  function namedOrders(body, field) {
+    let codes;
+    try {
+      codes = JSON.parse(body)[field];
+    } catch {
+      return { error: [400, 'JSON inválido'] };
+    }
+    if (!Array.isArray(codes) || codes.length === 0) return { error: [422, `${field} é obrigatório`] };
+    const found = codes.map((rc) => [...orders.values()].find((ord) => remoteCode(ord.code) === rc));
+    return { codes, found };
+  }
+
   const entrega = (ord) => /^b2wentrega/.test(ord.calculation_type || '');
   const offeredToGroup = (ord, now) =>
     entrega(ord) && ord.invoicedAt !== undefined && now >= ord.invoicedAt + o.processingDelayMs && !ord.plp &&
@@ -140,23 +156,15 @@ export async function startSkyhub(opts = {}) {
     if (req.method === 'GET' && path === '/shipments/b2w/to_group') {
       const offset = Number(url.searchParams.get('offset') || 1);
       const page = listing((ord) => offeredToGroup(ord, now), offset).map((ord) => ({
-        code: remoteCode(ord.code),
-        customer: ord.customer?.name ?? 'Cliente',
-        value: ord.total_ordered ?? 0,
+        ...listed(ord),
         shipping: ord.calculation_type === 'b2wentregadirect' ? 'DIRECT' : 'CORREIOS',
       }));
       return reply(200, { orders: page });
     }
     if (req.method === 'POST' && path === '/shipments/b2w') {
-      let codes;
-      try {
-        codes = JSON.parse(body).order_remote_codes;
-      } catch {
-        return reply(400, { error: 'JSON inválido' });
-      }
-      if (!Array.isArray(codes) || codes.length === 0) return reply(422, { error: 'order_remote_codes é obrigatório' });
+      const { codes, found, error } = namedOrders(body, 'order_remote_codes');
+      if (error) return reply(error[0], { error: error[1] });
       if (codes.length > 25) return reply(422, { error: 'O limite de pedidos para agrupamento é 25' });
-      const found = codes.map((rc) => [...orders.values()].find((ord) => remoteCode(ord.code) === rc));
       const bad = codes.filter((rc, i) => !found[i] || !offeredToGroup(found[i], now));
       if (bad.length) return reply(422, { error: `Pedidos não disponíveis para agrupamento: ${bad.join(', ')}` });
       const id = String(98945320 + plps.length);
@@ -188,18 +196,12 @@ export async function startSkyhub(opts = {}) {
       const page = listing(
         (ord) => ord.calculation_type === 'b2wentregadirect' && ord.plp && Boolean(ord.requested) === want,
         offset,
-      ).map((ord) => ({ code: remoteCode(ord.code), customer: ord.customer?.name ?? 'Cliente', value: ord.total_ordered ?? 0 }));
+      ).map(listed);
       return reply(200, { orders: page });
     }
     if (req.method === 'POST' && path === '/shipments/b2w/confirm_collection') {
-      let codes;
-      try {
-        codes = JSON.parse(body).order_codes;
-      } catch {
-        return reply(400, { error: 'JSON inválido' });
-      }
-      if (!Array.isArray(codes) || codes.length === 0) return reply(422, { error: 'order_codes é obrigatório' });
-      const found = codes.map((rc) => [...orders.values()].find((ord) => remoteCode(ord.code) === rc));
+      const { codes, found, error } = namedOrders(body, 'order_codes');
+      if (error) return reply(error[0], { error: error[1] });
       const bad = codes.filter((rc, i) => !found[i] || !found[i].plp || found[i].calculation_type !== 'b2wentregadirect');
       if (bad.length) return reply(422, { error: `Pedidos não disponíveis para coleta: ${bad.join(', ')}` });
       for (const ord of found) ord.requested = true;
